@@ -1,0 +1,103 @@
+"""mimekit: learn how an e-mail is really built and sent.
+
+Annotated helpers over :mod:`email.mime` and :mod:`smtplib` that return plain
+standard-library objects, an embedded SMTP server that captures every message,
+and the e-mails of a small online shop. Each name below lives in the module
+named for its concept:
+
+============  ==========================================================
+headers       addresses with non-ASCII names, Subject, Date, Message-ID
+parts         text parts (transfer encoding chosen and explained), binary parts
+multipart     alternative, related + Content-ID, mixed + attachments, forward
+tree          parse messages, draw and explain their MIME tree
+envelope      MAIL FROM / RCPT TO from headers; the bytes sent (Bcc removed)
+sending       an smtplib session with a result per recipient
+server        the embedded aiosmtpd server and its inbox
+shop          the order model and the order confirmation e-mail
+errors        the exception tree
+============  ==========================================================
+"""
+
+from .envelope import Envelope, as_smtp_bytes, envelope_from_headers
+from .errors import (
+    AttachmentNotFoundError,
+    CardNumberError,
+    HeaderError,
+    HeaderInjectionError,
+    InboxTimeout,
+    InvalidAddressError,
+    MimekitError,
+    MimeStructureError,
+    ServerStartError,
+    SMTPDeliveryError,
+)
+from .headers import (
+    add_date_and_message_id,
+    check_header_value,
+    check_headers,
+    format_address,
+    parse_addresses,
+    set_header,
+    validate_address,
+)
+from .multipart import (
+    add_attachment,
+    add_inline_image,
+    cid_url,
+    find_cid_references,
+    make_alternative,
+    make_content_id,
+    make_forward,
+    make_mixed,
+    make_related,
+)
+from .parts import choose_cte, explain_cte, guess_mime_type, make_binary_part, make_html_part, make_text_part
+from .sending import RecipientResult, SendResult, SMTPSession, send_message
+from .tree import explain, load_message, render_tree
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AttachmentNotFoundError",
+    "CardNumberError",
+    "Envelope",
+    "HeaderError",
+    "HeaderInjectionError",
+    "InboxTimeout",
+    "InvalidAddressError",
+    "MimeStructureError",
+    "MimekitError",
+    "RecipientResult",
+    "SMTPDeliveryError",
+    "SMTPSession",
+    "SendResult",
+    "ServerStartError",
+    "add_attachment",
+    "add_date_and_message_id",
+    "add_inline_image",
+    "as_smtp_bytes",
+    "check_header_value",
+    "check_headers",
+    "choose_cte",
+    "cid_url",
+    "envelope_from_headers",
+    "explain",
+    "explain_cte",
+    "find_cid_references",
+    "format_address",
+    "guess_mime_type",
+    "load_message",
+    "make_alternative",
+    "make_binary_part",
+    "make_content_id",
+    "make_forward",
+    "make_html_part",
+    "make_mixed",
+    "make_related",
+    "make_text_part",
+    "parse_addresses",
+    "render_tree",
+    "send_message",
+    "set_header",
+    "validate_address",
+]

@@ -1,0 +1,67 @@
+"""The ``mimekit`` command line (also ``python -m mimekit``).
+
+``mimekit demo [--save DIR]``
+    start the embedded server, send every shop e-mail to it, print what was
+    captured; exit status 0 when nothing was lost, 1 otherwise.
+``mimekit inspect FILE.eml``
+    print the annotated MIME tree of a message file; exit status 1 if the
+    file cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import MimekitError
+from .tree import load_message, render_tree
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with *argv* (default ``sys.argv[1:]``); return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="mimekit",
+        description="mimekit: see how an e-mail is built and sent.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo", help="send every shop e-mail to an embedded SMTP server and show the captured copies"
+    )
+    demo.add_argument("--save", metavar="DIR", type=Path, help="write each captured message to DIR/NN-<type>.eml")
+    inspect = commands.add_parser("inspect", help="print the annotated MIME tree of an .eml file")
+    inspect.add_argument("file", metavar="FILE.eml", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from .demo import run_demo
+
+        try:
+            lost = run_demo(sys.stdout, save_dir=args.save)
+        except (MimekitError, OSError) as exc:
+            print(f"mimekit demo: error: {exc}", file=sys.stderr)
+            return 1
+        return 0 if lost == 0 else 1
+
+    try:
+        msg = load_message(args.file)
+    except OSError as exc:
+        print(f"mimekit inspect: error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"{args.file}")
+    for header in ("From", "To", "Cc", "Subject", "Date", "Message-ID"):
+        try:
+            value = msg[header]
+        except Exception as exc:  # a header so broken the parser gives up on it
+            value = f"(unreadable: {exc})"
+        if value is not None:
+            print(f"  {header + ':':<11} {value}")
+    print()
+    print(render_tree(msg, explain_types=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

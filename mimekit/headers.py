@@ -1,0 +1,272 @@
+"""Headers: addresses with non-ASCII names, Subject, Date, Message-ID, and the injection guard.
+
+A header is one line ``Name: value`` (RFC 5322 §2.2), folded onto several lines
+when long. Header values must be ASCII on the wire, so text such as
+``José Núñez`` travels as an *encoded word* (RFC 2047)::
+
+    From: =?utf-8?b?Sm9zw6kgTsO6w7Fleg==?= <jose.nunez@example.com>
+
+Only the display name is encoded: the address itself stays plain ASCII so that
+every server can route it. Encoding the whole ``"José Núñez <jose@…>"`` string,
+which is what ``email.mime`` does if you assign it to ``msg["From"]`` as one str,
+hides the address inside the encoded word and breaks the header. The helpers
+here avoid that and refuse values a header cannot carry.
+
+Works on both message flavours: the legacy ``email.mime`` classes (policy
+``compat32``) and the modern ``email.message.EmailMessage`` (policy ``default``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import email.utils
+from collections.abc import Iterable
+from email.header import Header
+from email.message import Message
+from typing import Union
+
+import email_validator
+
+from .errors import HeaderError, HeaderInjectionError, InvalidAddressError
+
+__all__ = [
+    "ADDRESS_HEADERS",
+    "AddressLike",
+    "add_date_and_message_id",
+    "check_header_value",
+    "check_headers",
+    "format_address",
+    "parse_addresses",
+    "set_header",
+    "validate_address",
+]
+
+#: Headers whose value is a list of mailboxes (RFC 5322 §3.6.2 and §3.6.3).
+ADDRESS_HEADERS = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc"})
+
+#: One mailbox: ``"jose.nunez@example.com"``, ``"José Núñez <jose.nunez@example.com>"``
+#: or the pair ``("José Núñez", "jose.nunez@example.com")``.
+AddressLike = Union[str, "tuple[str, str]"]
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Raise :class:`HeaderInjectionError` if *value* holds a CR or LF.
+
+    A header line ends at CRLF (RFC 5322 §2.2). A value that contains one could
+    add a header of its own, the classic *header injection*::
+
+        subject = "Hello\\r\\nBcc: everyone@example.net"
+
+    The error names the header and shows the value with the line break made
+    visible, so the caller can find where it came from (usually a web form).
+
+    >>> check_header_value("Subject", "Tu pedido ha salido")
+    >>> check_header_value("Subject", "Hi\\nBcc: x@example.net")
+    Traceback (most recent call last):
+    ...
+    mimekit.errors.HeaderInjectionError: The Subject header value 'Hi\\nBcc: x@example.net' contains a line break (CR or LF). ...
+    """
+    if "\r" in value or "\n" in value:
+        raise HeaderInjectionError(
+            f"The {name} header value {value!r} contains a line break (CR or LF). "
+            "A line break ends the header on the wire (RFC 5322 §2.2), so it could "
+            "inject another header such as Bcc. Remove the line break, or replace it "
+            "with a space if the text came from a multi-line form field.",
+            header=name,
+        )
+
+
+def check_headers(msg: Message) -> None:
+    """Check every header of *msg* and its parts for injected line breaks.
+
+    Parsed messages store folded values (a CRLF followed by a space or tab,
+    RFC 5322 §2.2.3); those are fine. Any other CR or LF raises
+    :class:`HeaderInjectionError` naming the header. Values held as
+    :class:`email.header.Header` objects are checked through their text.
+    """
+    for part in msg.walk():
+        for name, value in part.items():
+            text = str(value)
+            unfolded = text.replace("\r\n ", " ").replace("\r\n\t", "\t")
+            unfolded = unfolded.replace("\n ", " ").replace("\n\t", "\t")
+            check_header_value(name, unfolded)
+
+
+def validate_address(address: str, *, header: str = "To") -> str:
+    """Check that *address* is a usable ``local-part@domain`` and return it.
+
+    Syntax only, with the ``email-validator`` package (RFC 5321 §4.1.2 and
+    RFC 5322 §3.4.1; RFC 6531 for non-ASCII); no DNS look-up is made. The domain
+    must have a dot, so ``user@localhost`` is refused: use ``example.com``,
+    ``example.org`` or ``example.net`` for examples (RFC 2606).
+
+    Returns the address as given (not re-cased). Raises
+    :class:`InvalidAddressError` (a ``ValueError``) with the reason.
+
+    >>> validate_address("jose.nunez@example.com")
+    'jose.nunez@example.com'
+    """
+    check_header_value(header, address)
+    try:
+        email_validator.validate_email(address, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise InvalidAddressError(
+            f"{address!r} in the {header} header is not a valid e-mail address: {exc} "
+            "Write it as local-part@domain, for example jose.nunez@example.com "
+            "(RFC 5322 §3.4.1).",
+            header=header,
+            address=address,
+        ) from exc
+    return address
+
+
+def parse_addresses(value: AddressLike | Iterable[AddressLike], *, header: str = "To") -> list[tuple[str, str]]:
+    """Turn *value* into a list of validated ``(display name, address)`` pairs.
+
+    Accepts one mailbox or an iterable of them, each a plain address, a
+    ``"Name <address>"`` string, or a ``(name, address)`` tuple. A string may
+    also hold several mailboxes separated by commas. Raises
+    :class:`HeaderInjectionError` for CR/LF and :class:`InvalidAddressError`
+    for anything that is not a mailbox.
+
+    >>> parse_addresses("José Núñez <jose.nunez@example.com>, ana@example.org")
+    [('José Núñez', 'jose.nunez@example.com'), ('', 'ana@example.org')]
+    """
+    if isinstance(value, (str, tuple)):
+        items: list[AddressLike] = [value]
+    else:
+        items = list(value)
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        if isinstance(item, tuple):
+            if len(item) != 2 or not all(isinstance(x, str) for x in item):
+                raise HeaderError(
+                    f"{item!r} in the {header} header should be a (display name, address) pair of str.",
+                    header=header,
+                )
+            name, address = item
+            check_header_value(header, name)
+            pairs.append((name, validate_address(address, header=header)))
+            continue
+        if not isinstance(item, str):
+            raise HeaderError(
+                f"{item!r} in the {header} header should be a str or a (name, address) tuple, "
+                f"not {type(item).__name__}.",
+                header=header,
+            )
+        check_header_value(header, item)
+        parsed = email.utils.getaddresses([item])
+        if not parsed or any(not address for _, address in parsed):
+            raise InvalidAddressError(
+                f"{item!r} in the {header} header is not a mailbox. Write "
+                '"Name <local-part@domain>" or just local-part@domain (RFC 5322 §3.4).',
+                header=header,
+                address=item,
+            )
+        for name, address in parsed:
+            pairs.append((name, validate_address(address, header=header)))
+    if not pairs:
+        raise HeaderError(f"The {header} header needs at least one address.", header=header)
+    return pairs
+
+
+def format_address(name: str, address: str) -> str:
+    """Return one mailbox as header text, the display name RFC 2047-encoded if needed.
+
+    ASCII names are quoted only when they contain specials such as a comma
+    (RFC 5322 §3.2.3); non-ASCII names become a UTF-8 encoded word.
+
+    >>> format_address("José Núñez", "jose.nunez@example.com")
+    '=?utf-8?b?Sm9zw6kgTsO6w7Fleg==?= <jose.nunez@example.com>'
+    >>> format_address("Núñez, José", "jose.nunez@example.com")
+    '=?utf-8?b?TsO6w7FleiwgSm9zw6k=?= <jose.nunez@example.com>'
+    >>> format_address("Shop, Inc.", "shop@example.com")
+    '"Shop, Inc." <shop@example.com>'
+    """
+    return email.utils.formataddr((name, address), charset="utf-8")
+
+
+def set_header(msg: Message, name: str, value: AddressLike | Iterable[AddressLike]) -> None:
+    """Set header *name* on *msg*, replacing any earlier value.
+
+    Address headers (From, Sender, Reply-To, To, Cc, Bcc) take anything
+    :func:`parse_addresses` accepts; every address is validated and each
+    display name encoded on its own (RFC 2047 §5(3)), so a parser gives back
+    ``José Núñez`` and ``jose.nunez@example.com`` intact. Other headers take a
+    str; non-ASCII text is stored as an RFC 2047 UTF-8 :class:`~email.header.Header`
+    for ``email.mime`` messages, and left to the policy for ``EmailMessage``.
+
+    Raises :class:`HeaderInjectionError` for a CR or LF anywhere in the value,
+    :class:`InvalidAddressError` for a bad address, :class:`HeaderError` for
+    a value of the wrong type.
+
+    >>> from email.mime.text import MIMEText
+    >>> msg = MIMEText("Hola")
+    >>> set_header(msg, "To", ("José Núñez", "jose.nunez@example.com"))
+    >>> msg["To"]
+    '=?utf-8?b?Sm9zw6kgTsO6w7Fleg==?= <jose.nunez@example.com>'
+    """
+    if name.lower() in ADDRESS_HEADERS:
+        pairs = parse_addresses(value, header=name)
+        text: str | Header = ", ".join(format_address(n, a) for n, a in pairs)
+    else:
+        if not isinstance(value, str):
+            raise HeaderError(
+                f"The {name} header takes a str, not {type(value).__name__}.", header=name
+            )
+        check_header_value(name, value)
+        text = value
+        if not value.isascii() and not _is_modern(msg):
+            text = Header(value, "utf-8", header_name=name)
+    del msg[name]
+    msg[name] = text
+
+
+def add_date_and_message_id(
+    msg: Message,
+    *,
+    date: _dt.datetime | None = None,
+    message_id: str | None = None,
+) -> Message:
+    """Add ``Date`` and ``Message-ID`` to *msg* where they are missing; return *msg*.
+
+    Both are required on every message (RFC 5322 §3.6: Date is mandatory,
+    Message-ID "SHOULD" be present). Date is *date* (must be timezone-aware) or
+    now, formatted per RFC 5322 §3.3. Message-ID is *message_id* or a fresh
+    ``<unique@domain>`` from :func:`email.utils.make_msgid`, the domain taken
+    from the From address so the ID is unique to the sender (RFC 5322 §3.6.4).
+    Headers already present are left alone.
+
+    Raises :class:`HeaderError` if a Message-ID must be made but there is no
+    From header to take the domain from, or if *date* is naive.
+    """
+    if msg["Date"] is None:
+        when = date if date is not None else _dt.datetime.now(_dt.timezone.utc)
+        if when.tzinfo is None:
+            raise HeaderError(
+                "The Date header needs a timezone-aware datetime (RFC 5322 §3.3 writes the "
+                "offset, e.g. +0100). Pass datetime(..., tzinfo=timezone.utc) or "
+                "datetime.now(timezone.utc).",
+                header="Date",
+            )
+        msg["Date"] = email.utils.format_datetime(when)
+    if msg["Message-ID"] is None:
+        if message_id is None:
+            sender = msg["Sender"] or msg["From"]
+            if sender is None:
+                raise HeaderError(
+                    "Cannot make a Message-ID: the message has no From header to take the domain "
+                    "from (RFC 5322 §3.6.4). Set From first, or pass message_id=.",
+                    header="Message-ID",
+                )
+            addresses = email.utils.getaddresses([str(sender)])
+            domain = addresses[0][1].rpartition("@")[2] if addresses else ""
+            message_id = email.utils.make_msgid(domain=domain or None)
+        check_header_value("Message-ID", message_id)
+        msg["Message-ID"] = message_id
+    return msg
+
+
+def _is_modern(msg: Message) -> bool:
+    """True for messages whose policy encodes headers itself (EmailMessage)."""
+    return getattr(msg.policy, "header_factory", None) is not None

@@ -1,0 +1,228 @@
+"""The shop as data: money, customers, addresses, orders and payments.
+
+Plain frozen dataclasses, checked when they are made so that a bad value fails
+where it enters, not in the middle of an e-mail template:
+
+* money is :class:`decimal.Decimal` with an ISO 4217 currency, never ``float``
+  (``0.1 + 0.2 != 0.3`` is no way to run a till);
+* a payment keeps the card brand and the last 4 digits only: a whole card
+  number is refused (PCI DSS requirement 3.4), because an e-mail is copied to
+  servers, phones and backups nobody controls;
+* addresses are validated (:func:`mimekit.headers.validate_address`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_currency
+
+from ..errors import CardNumberError
+from ..headers import check_header_value, validate_address
+
+__all__ = ["Address", "Customer", "LineItem", "Money", "Order", "Payment", "Shop"]
+
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in one currency: ``Money(Decimal("19.95"), "EUR")``.
+
+    *amount* is a Decimal, an int, or a str such as ``"19.95"``; a ``float``
+    raises ``TypeError`` (binary floats cannot hold 19.95 exactly).
+    *currency* is an ISO 4217 code. Amounts add up only within one currency
+    (``ValueError`` otherwise) and multiply by whole quantities.
+
+    >>> Money("19.95") * 2 + Money("4.50")
+    Money(amount=Decimal('44.40'), currency='EUR')
+    >>> Money("1234.5").format("es_ES"), Money("1234.5").format("en_US")
+    ('1.234,50\\xa0€', '€1,234.50')
+    """
+
+    amount: Decimal
+    currency: str = "EUR"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, float):
+            raise TypeError(
+                f"Money({self.amount!r}): floats cannot hold most decimal amounts exactly; "
+                f"pass a str or Decimal, e.g. Money('{self.amount}')."
+            )
+        object.__setattr__(self, "amount", Decimal(self.amount))
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
+            raise ValueError(f"currency={self.currency!r} is not an ISO 4217 code such as 'EUR' or 'USD'.")
+
+    def __add__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        if other.currency != self.currency:
+            raise ValueError(f"Cannot add {other.currency} to {self.currency}: convert first.")
+        return Money(self.amount + other.amount, self.currency)
+
+    def __mul__(self, quantity: int) -> Money:
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
+            return NotImplemented
+        return Money(self.amount * quantity, self.currency)
+
+    __rmul__ = __mul__
+
+    def rounded(self) -> Money:
+        """Round to cents, half up, as shops and tax offices do."""
+        return Money(self.amount.quantize(_CENT, rounding=ROUND_HALF_UP), self.currency)
+
+    def format(self, locale: str) -> str:
+        """Format for *locale* with Babel (CLDR): ``"1.234,50 €"`` in es_ES, ``"€1,234.50"`` in en_US."""
+        return format_currency(self.amount, self.currency, locale=locale)
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address, printed line by line as the destination country writes it."""
+
+    name: str
+    street: str
+    postal_code: str
+    city: str
+    country: str
+
+    def lines(self) -> list[str]:
+        """The address as lines for a label: name, street, ``postal_code city``, country."""
+        return [self.name, self.street, f"{self.postal_code} {self.city}", self.country]
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Somebody who buys: a display name (any script), an e-mail address, a locale (``es_ES``, ``en_US``)."""
+
+    name: str
+    email: str
+    locale: str = "es_ES"
+
+    def __post_init__(self) -> None:
+        check_header_value("To", self.name)
+        validate_address(self.email, header="To")
+
+
+@dataclass(frozen=True)
+class Shop:
+    """The sender: name and From address, support address, postal address, web site, logo (PNG bytes)."""
+
+    name: str
+    email: str
+    support_email: str
+    postal_address: str
+    base_url: str
+    logo_png: bytes = field(repr=False, default=b"")
+
+    def __post_init__(self) -> None:
+        check_header_value("From", self.name)
+        validate_address(self.email, header="From")
+        validate_address(self.support_email, header="Reply-To")
+        if not self.base_url.startswith("https://"):
+            raise ValueError(f"base_url={self.base_url!r}: links in e-mail should use https://.")
+
+    @property
+    def domain(self) -> str:
+        """The domain of the shop's From address, used for Message-IDs and Content-IDs."""
+        return self.email.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One line of an order: a product (SKU and name) at a unit price, times a whole quantity ≥ 1."""
+
+    sku: str
+    name: str
+    unit_price: Money
+    quantity: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.quantity, int) or self.quantity < 1:
+            raise ValueError(f"quantity={self.quantity!r} for {self.sku}: a line needs a whole number ≥ 1.")
+
+    @property
+    def total(self) -> Money:
+        """unit_price × quantity."""
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Payment:
+    """How an order was paid: card brand and the last 4 digits, nothing more.
+
+    >>> Payment("Visa", "4242").masked
+    'Visa •••• 4242'
+    >>> Payment("Visa", "4242 4242 4242 4242")
+    Traceback (most recent call last):
+    ...
+    mimekit.errors.CardNumberError: That looks like a whole card number (16 digits). ...
+    """
+
+    brand: str
+    last4: str
+
+    def __post_init__(self) -> None:
+        digits = re.sub(r"[\s-]", "", str(self.last4))
+        if digits.isdigit() and len(digits) >= 12:
+            raise CardNumberError(
+                f"That looks like a whole card number ({len(digits)} digits). Pass only the last 4 "
+                f"digits, Payment({self.brand!r}, {digits[-4:]!r}): an e-mail is stored in many places "
+                "and PCI DSS (requirement 3.4) forbids showing a full card number."
+            )
+        if not re.fullmatch(r"\d{4}", str(self.last4)):
+            raise ValueError(f"last4={self.last4!r}: give exactly the last 4 digits of the card, e.g. '4242'.")
+
+    @property
+    def masked(self) -> str:
+        """``"Visa •••• 4242"``: how the payment appears in e-mails."""
+        return f"{self.brand} •••• {self.last4}"
+
+
+@dataclass(frozen=True)
+class Order:
+    """A placed order. Subtotal, tax and total are computed, never stored.
+
+    ``tax`` is *tax_rate* (e.g. ``Decimal("0.21")`` for Spain's IVA) applied to
+    subtotal + shipping, rounded to cents half up.
+    """
+
+    number: str
+    customer: Customer
+    items: tuple[LineItem, ...]
+    shipping_address: Address
+    payment: Payment
+    placed_at: _dt.datetime
+    shipping: Money = Money("0")
+    tax_rate: Decimal = Decimal("0")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", tuple(self.items))
+        if not self.items:
+            raise ValueError(f"Order {self.number} has no items.")
+        currencies = {item.unit_price.currency for item in self.items} | {self.shipping.currency}
+        if len(currencies) != 1:
+            raise ValueError(f"Order {self.number} mixes currencies {sorted(currencies)}.")
+        if self.placed_at.tzinfo is None:
+            raise ValueError("placed_at must be timezone-aware, e.g. datetime(..., tzinfo=timezone.utc).")
+        if isinstance(self.tax_rate, float):
+            raise TypeError("tax_rate must be a Decimal such as Decimal('0.21'), not a float.")
+
+    @property
+    def currency(self) -> str:
+        return self.shipping.currency
+
+    @property
+    def subtotal(self) -> Money:
+        return sum((item.total for item in self.items), Money("0", self.currency))
+
+    @property
+    def tax(self) -> Money:
+        return Money((self.subtotal + self.shipping).amount * self.tax_rate, self.currency).rounded()
+
+    @property
+    def total(self) -> Money:
+        return self.subtotal + self.shipping + self.tax

@@ -1,0 +1,191 @@
+"""Read a message back: parse it, draw its MIME tree, explain each kind of node.
+
+:func:`render_tree` draws any message — built with ``email.mime``, an
+``EmailMessage``, or parsed from bytes or an ``.eml`` file — one line per part::
+
+    multipart/alternative
+    ├── text/plain · charset=utf-8 · quoted-printable · 512 bytes
+    └── multipart/related · type=text/html
+        ├── text/html · charset=utf-8 · quoted-printable · 2,040 bytes
+        └── image/png · base64 · inline · filename="logo.png" · cid=<logo@tienda.example.com> · 1,234 bytes
+
+Sizes are *decoded* sizes in bytes (what the part holds once its transfer
+encoding is undone), not its size on the wire. Problems the parser noticed
+(``email.errors`` defects: a missing boundary, bad base64 …) appear under the
+part, marked ``!``; the parser is lenient and records them rather than failing.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import Message
+from os import PathLike
+from pathlib import Path
+
+__all__ = ["EXPLANATIONS", "explain", "load_message", "render_tree"]
+
+#: A plain-language note on each kind of node, keyed by MIME type or major type.
+EXPLANATIONS: dict[str, str] = {
+    "multipart/mixed": (
+        "independent parts shown one after another: the body first, then attachments (RFC 2046 §5.1.3)."
+    ),
+    "multipart/alternative": (
+        "the same content in several forms, simplest first; the client shows the last one it "
+        "can display, usually HTML, and falls back to plain text (RFC 2046 §5.1.4)."
+    ),
+    "multipart/related": (
+        "one document made of several parts: the first (the root, here HTML) refers to the others, "
+        "such as inline images, by Content-ID with cid: URLs (RFC 2387, RFC 2392)."
+    ),
+    "multipart/digest": "a collection of messages; each part is message/rfc822 by default (RFC 2046 §5.1.5).",
+    "multipart/signed": "a part and its digital signature, e.g. S/MIME or PGP/MIME (RFC 1847).",
+    "multipart/report": "a delivery status notification: human text, then a machine-readable report (RFC 6522).",
+    "multipart": "a container of other parts, separated by a boundary line (RFC 2046 §5.1).",
+    "message/rfc822": (
+        "a whole e-mail carried inside this one, headers and all, e.g. when forwarding as an "
+        "attachment (RFC 2046 §5.2.1)."
+    ),
+    "message/delivery-status": "the machine-readable part of a bounce (RFC 3464).",
+    "message": "an encapsulated message (RFC 2046 §5.2).",
+    "text/plain": "text for any client, no markup; the charset parameter says how to read its bytes (RFC 2046 §4.1).",
+    "text/html": (
+        "the rich version of the body; mail clients strip scripts and often <style> blocks, and "
+        "block remote images until the reader allows them."
+    ),
+    "text/calendar": "an iCalendar invitation a client can add to a calendar (RFC 5545, RFC 6047).",
+    "text": "human-readable text in the given charset (RFC 2046 §4.1).",
+    "image": (
+        "a picture: shown in the body when Content-Disposition is inline (or referenced by cid:), "
+        "offered as a file when attachment (RFC 2046 §4.2, RFC 2183)."
+    ),
+    "audio": "sound data; clients offer to play or save it (RFC 2046 §4.3).",
+    "video": "moving pictures; clients offer to play or save them (RFC 2046 §4.4).",
+    "application/pdf": "a PDF document, offered as a file (RFC 8118).",
+    "application/octet-stream": (
+        "arbitrary binary data of no known type; clients only offer to save it (RFC 2046 §4.5.1)."
+    ),
+    "application": "data for an application to open, such as a PDF, a ZIP or a spreadsheet (RFC 2046 §4.5).",
+}
+
+
+def explain(content_type: str) -> str:
+    """Return a one-sentence explanation of *content_type* (``"multipart/related"``, ``"image/png"`` …).
+
+    Falls back from the full type to its major type (``image``), and says so
+    when the type is unknown altogether.
+
+    >>> explain("multipart/alternative")[:40]
+    'the same content in several forms, simpl'
+    """
+    content_type = content_type.lower().split(";")[0].strip()
+    major = content_type.split("/")[0]
+    return EXPLANATIONS.get(content_type) or EXPLANATIONS.get(major) or (
+        f"{content_type} is not a type mimekit knows; a client will treat it as application/octet-stream."
+    )
+
+
+def load_message(source: bytes | str | PathLike[str]) -> Message:
+    """Parse raw bytes, or read and parse an ``.eml`` file, into an :class:`~email.message.EmailMessage`.
+
+    Uses ``email.policy.default``: header values come back decoded
+    (``msg["From"].addresses[0].display_name == "José Núñez"``). Parsing is
+    lenient: damage is recorded in each part's ``defects``, not raised.
+
+    Raises ``FileNotFoundError`` (missing file), ``IsADirectoryError`` or
+    ``PermissionError`` with the path and a hint; ``TypeError`` for a str that is
+    not a path (decode nothing yourself: pass the bytes).
+    """
+    if isinstance(source, (bytes, bytearray)):
+        return email.message_from_bytes(bytes(source), policy=email.policy.default)
+    path = Path(source)
+    if "\n" in str(source):
+        raise TypeError("load_message() takes bytes or a file path; this str looks like message text: pass it encoded, e.g. text.encode().")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(
+            exc.errno, f"No such message file: {path.resolve()}. Check the path (cwd is {Path.cwd()})", str(path)
+        ) from exc
+    except IsADirectoryError as exc:
+        raise IsADirectoryError(exc.errno, f"{path.resolve()} is a folder; give one .eml file in it", str(path)) from exc
+    except PermissionError as exc:
+        raise PermissionError(exc.errno, f"Cannot read {path.resolve()}: permission denied", str(path)) from exc
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def render_tree(msg: Message, *, explain_types: bool = False) -> str:
+    """Return the annotated MIME tree of *msg* as text, one line per part.
+
+    Each line gives the MIME type and, where present: the charset, the
+    ``type`` of multipart/related, the transfer encoding, the disposition, the
+    file name (decoded from RFC 2231 / RFC 2047), the Content-ID, and the
+    decoded size in bytes. Defects found by the parser follow their part on
+    lines marked ``!``. With ``explain_types=True`` a legend follows the tree
+    with a sentence on each kind of node that occurs in it.
+
+    >>> from email.mime.text import MIMEText
+    >>> print(render_tree(MIMEText("Hola", "plain", "utf-8")))
+    text/plain · charset=utf-8 · base64 · 4 bytes
+    """
+    lines: list[str] = []
+    kinds: dict[str, None] = {}
+    _render(msg, "", "", lines, kinds)
+    if explain_types:
+        lines.append("")
+        for content_type in kinds:
+            lines.append(f"{content_type}: {explain(content_type)}")
+    return "\n".join(lines)
+
+
+def _render(part: Message, first_prefix: str, prefix: str, lines: list[str], kinds: dict[str, None]) -> None:
+    content_type = part.get_content_type()
+    kinds.setdefault(content_type, None)
+    lines.append(first_prefix + " · ".join(_describe(part)))
+    defect_prefix = prefix + ("│   " if part.is_multipart() and part.get_payload() else "    ")
+    for defect in getattr(part, "defects", []):
+        lines.append(f"{defect_prefix}! {type(defect).__name__}: {defect.__doc__.strip().splitlines()[0] if defect.__doc__ else defect}")
+    if part.is_multipart():
+        children = part.get_payload()
+        for index, child in enumerate(children):
+            last = index == len(children) - 1
+            _render(
+                child,
+                prefix + ("└── " if last else "├── "),
+                prefix + ("    " if last else "│   "),
+                lines,
+                kinds,
+            )
+
+
+def _describe(part: Message) -> list[str]:
+    fields = [part.get_content_type()]
+    charset = part.get_param("charset")
+    if charset and part.get_content_maintype() == "text":
+        fields.append(f"charset={str(charset).lower()}")
+    if part.get_content_type() == "multipart/related" and part.get_param("type"):
+        fields.append(f"type={part.get_param('type')}")
+    cte = part.get("Content-Transfer-Encoding")
+    if cte and not part.is_multipart():
+        fields.append(str(cte).strip().lower())
+    disposition = part.get_content_disposition()
+    if disposition:
+        fields.append(disposition)
+    filename = part.get_filename()
+    if filename:
+        fields.append(f'filename="{filename}"')
+    content_id = part.get("Content-ID")
+    if content_id:
+        fields.append(f"cid={str(content_id).strip()}")
+    if not part.is_multipart():
+        fields.append(f"{_decoded_size(part):,} bytes")
+    return fields
+
+
+def _decoded_size(part: Message) -> int:
+    if part.get_content_maintype() == "message":
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else payload
+        return len(inner.as_bytes()) if isinstance(inner, Message) else len(str(inner).encode())
+    data = part.get_payload(decode=True)
+    return len(data) if data is not None else 0
