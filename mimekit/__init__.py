@@ -53,16 +53,29 @@ from .multipart import (
 )
 from .parts import choose_cte, explain_cte, guess_mime_type, make_binary_part, make_html_part, make_text_part
 from .sending import RecipientResult, SendResult, SMTPSession, send_message
+from .server import (
+    CapturedMessage,
+    CapturingHandler,
+    EmbeddedServer,
+    Inbox,
+    running_servers,
+    start_server,
+    stop_server,
+)
 from .tree import explain, load_message, render_tree
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AttachmentNotFoundError",
+    "CapturedMessage",
+    "CapturingHandler",
     "CardNumberError",
+    "EmbeddedServer",
     "Envelope",
     "HeaderError",
     "HeaderInjectionError",
+    "Inbox",
     "InboxTimeout",
     "InvalidAddressError",
     "MimeStructureError",
@@ -97,7 +110,10 @@ __all__ = [
     "make_text_part",
     "parse_addresses",
     "render_tree",
+    "running_servers",
     "send_message",
     "set_header",
+    "start_server",
+    "stop_server",
     "validate_address",
 ]

@@ -181,7 +181,7 @@ def guess_mime_type(filename: str, mime_type: str | None = None) -> str:
 
     >>> guess_mime_type("factura.pdf")
     'application/pdf'
-    >>> guess_mime_type("datos.xyz")
+    >>> guess_mime_type("datos.zz9")
     'application/octet-stream'
     """
     if mime_type is not None:
