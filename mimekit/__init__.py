@@ -10,6 +10,7 @@ headers       addresses with non-ASCII names, Subject, Date, Message-ID
 parts         text parts (transfer encoding chosen and explained), binary parts
 multipart     alternative, related + Content-ID, mixed + attachments, forward
 tree          parse messages, draw and explain their MIME tree
+preview       show an e-mail's HTML in a sandboxed frame (no scripts, no remote loads)
 envelope      MAIL FROM / RCPT TO from headers; the bytes sent (Bcc removed)
 sending       an smtplib session with a result per recipient
 server        the embedded aiosmtpd server and its inbox
@@ -52,6 +53,7 @@ from .multipart import (
     make_related,
 )
 from .parts import choose_cte, explain_cte, guess_mime_type, make_binary_part, make_html_part, make_text_part
+from .preview import HTMLPreview, preview_html
 from .sending import RecipientResult, SendResult, SMTPSession, send_message
 from .server import (
     CapturedMessage,
@@ -73,6 +75,7 @@ __all__ = [
     "CardNumberError",
     "EmbeddedServer",
     "Envelope",
+    "HTMLPreview",
     "HeaderError",
     "HeaderInjectionError",
     "Inbox",
@@ -109,6 +112,7 @@ __all__ = [
     "make_related",
     "make_text_part",
     "parse_addresses",
+    "preview_html",
     "render_tree",
     "running_servers",
     "send_message",

@@ -23,6 +23,7 @@ import copy
 import email.utils
 import io
 import re
+import secrets
 from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import Message
@@ -98,10 +99,11 @@ def _addresses(msg: Message, header: str) -> list[str]:
 def as_smtp_bytes(msg: Message) -> bytes:
     """Return the bytes to send after ``DATA``: CRLF line ends, no Bcc, no ``>From`` mangling.
 
-    *msg* itself is not changed: Bcc and Resent-Bcc are removed from a copy
-    (RFC 5322 §3.6.3). The copy is written by :class:`~email.generator.BytesGenerator`
-    with the message's own policy set to ``linesep="\\r\\n"`` and
-    ``mangle_from_=False`` (what ``email.policy.SMTP`` means for modern messages).
+    Bcc and Resent-Bcc are left out of the bytes but stay on *msg*
+    (RFC 5322 §3.6.3). Like ``msg.as_bytes()``, the first serialisation fixes
+    each multipart boundary on *msg*, so serialising again gives the same bytes.
+    The bytes are written by :class:`~email.generator.BytesGenerator` with
+    the message's own policy set to ``linesep="\\r\\n"`` and ``mangle_from_=False`` (what ``email.policy.SMTP`` means for modern messages).
 
     The result is checked before it is returned, because a server may refuse
     or silently alter mail that breaks these rules:
@@ -115,7 +117,12 @@ def as_smtp_bytes(msg: Message) -> bytes:
     Dot-stuffing (RFC 5321 §4.5.2) is smtplib's job during DATA, not done here.
     """
     check_headers(msg)
-    outgoing = copy.deepcopy(msg)
+    for part in msg.walk():
+        if part.is_multipart() and part.get_boundary() is None:
+            # What the generator would do on first serialisation, done on msg
+            # itself so that serialising twice gives the same bytes.
+            part.set_boundary(f"{'=' * 15}{secrets.randbelow(10**19):019d}==")
+    outgoing = copy.copy(msg)  # shallow: only the top-level header list is replaced below
     del outgoing["Bcc"]
     del outgoing["Resent-Bcc"]
     buffer = io.BytesIO()
