@@ -37,7 +37,7 @@ test: setup
 
 notebooks: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=120 notebooks/*.ipynb
+		--ExecutePreprocessor.timeout=120 --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache *.egg-info

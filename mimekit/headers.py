@@ -22,6 +22,7 @@ import datetime as _dt
 import email.utils
 from collections.abc import Iterable
 from email.header import Header
+from email.headerregistry import Address
 from email.message import Message
 from typing import Union
 
@@ -96,19 +97,25 @@ def validate_address(address: str, *, header: str = "To") -> str:
     """Check that *address* is a usable ``local-part@domain`` and return it.
 
     Syntax only, with the ``email-validator`` package (RFC 5321 §4.1.2 and
-    RFC 5322 §3.4.1; RFC 6531 for non-ASCII); no DNS look-up is made. The domain
-    must have a dot, so ``user@localhost`` is refused: use ``example.com``,
-    ``example.org`` or ``example.net`` for examples (RFC 2606).
+    RFC 5322 §3.4.1); no DNS look-up is made. The domain must have a dot, so
+    ``user@localhost`` is refused: use ``example.com``, ``example.org`` or
+    ``example.net`` for examples (RFC 2606).
 
-    Returns the address as given (not re-cased). Raises
-    :class:`InvalidAddressError` (a ``ValueError``) with the reason.
+    A non-ASCII domain is returned in its ASCII (IDNA, "punycode") form, which
+    every server can route. A non-ASCII local part (``josé@…``) is refused:
+    it needs SMTPUTF8 (RFC 6531) on every server on the way, and the kit's
+    messages use plain ASCII addresses. Otherwise the address is returned as
+    given (not re-cased). Raises :class:`InvalidAddressError` (a
+    ``ValueError``) with the reason.
 
     >>> validate_address("jose.nunez@example.com")
     'jose.nunez@example.com'
+    >>> validate_address("ana@münchen.example")
+    'ana@xn--mnchen-3ya.example'
     """
     check_header_value(header, address)
     try:
-        email_validator.validate_email(address, check_deliverability=False)
+        checked = email_validator.validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except email_validator.EmailNotValidError as exc:
         raise InvalidAddressError(
             f"{address!r} in the {header} header is not a valid e-mail address: {exc} "
@@ -117,6 +124,8 @@ def validate_address(address: str, *, header: str = "To") -> str:
             header=header,
             address=address,
         ) from exc
+    if not address.isascii():
+        return checked.ascii_email or address
     return address
 
 
@@ -134,8 +143,14 @@ def parse_addresses(value: AddressLike | Iterable[AddressLike], *, header: str =
     """
     if isinstance(value, (str, tuple)):
         items: list[AddressLike] = [value]
-    else:
+    elif isinstance(value, Iterable):
         items = list(value)
+    else:
+        raise HeaderError(
+            f"The {header} header takes a str, a (name, address) tuple or a list of them, "
+            f"not {type(value).__name__}.",
+            header=header,
+        )
     pairs: list[tuple[str, str]] = []
     for item in items:
         if isinstance(item, tuple):
@@ -164,7 +179,20 @@ def parse_addresses(value: AddressLike | Iterable[AddressLike], *, header: str =
                 address=item,
             )
         for name, address in parsed:
-            pairs.append((name, validate_address(address, header=header)))
+            try:
+                pairs.append((name, validate_address(address, header=header)))
+            except InvalidAddressError as exc:
+                if address == item.strip():
+                    raise
+                # The parser kept only a fragment ('not' of 'not an address'): name the text as given.
+                raise InvalidAddressError(
+                    f"{item!r} in the {header} header is not a mailbox: it reads as the address "
+                    f"{address!r}, which is not valid ({exc.__cause__}). Write \"Name <local-part@domain>\" "
+                    "or just local-part@domain, and put a display name holding a comma in double "
+                    "quotes (RFC 5322 §3.4).",
+                    header=header,
+                    address=item,
+                ) from exc.__cause__
     if not pairs:
         raise HeaderError(f"The {header} header needs at least one address.", header=header)
     return pairs
@@ -192,7 +220,9 @@ def set_header(msg: Message, name: str, value: AddressLike | Iterable[AddressLik
     Address headers (From, Sender, Reply-To, To, Cc, Bcc) take anything
     :func:`parse_addresses` accepts; every address is validated and each
     display name encoded on its own (RFC 2047 §5(3)), so a parser gives back
-    ``José Núñez`` and ``jose.nunez@example.com`` intact. Other headers take a
+    ``José Núñez`` and ``jose.nunez@example.com`` intact (an ``EmailMessage``
+    gets :class:`~email.headerregistry.Address` objects and its policy does the
+    encoding). Other headers take a
     str; non-ASCII text is stored as an RFC 2047 UTF-8 :class:`~email.header.Header`
     for ``email.mime`` messages, and left to the policy for ``EmailMessage``.
 
@@ -208,7 +238,12 @@ def set_header(msg: Message, name: str, value: AddressLike | Iterable[AddressLik
     """
     if name.lower() in ADDRESS_HEADERS:
         pairs = parse_addresses(value, header=name)
-        text: str | Header = ", ".join(format_address(n, a) for n, a in pairs)
+        text: str | Header | list[Address] = ", ".join(format_address(n, a) for n, a in pairs)
+        if _is_modern(msg):
+            # Give the policy the names themselves to encode: encoded words handed to an
+            # EmailMessage are parsed and refolded, and Pythons without the gh-121284 fix
+            # can then leak a comma out of a long one, splitting one mailbox in two.
+            text = [Address(display_name=n, addr_spec=a) for n, a in pairs]
     else:
         if not isinstance(value, str):
             raise HeaderError(
@@ -234,11 +269,12 @@ def add_date_and_message_id(
     Message-ID "SHOULD" be present). Date is *date* (must be timezone-aware) or
     now, formatted per RFC 5322 §3.3. Message-ID is *message_id* or a fresh
     ``<unique@domain>`` from :func:`email.utils.make_msgid`, the domain taken
-    from the From address so the ID is unique to the sender (RFC 5322 §3.6.4).
+    from the Sender address if there is one, else from From, so the ID is
+    unique to the sender (RFC 5322 §3.6.4).
     Headers already present are left alone.
 
     Raises :class:`HeaderError` if a Message-ID must be made but there is no
-    From header to take the domain from, or if *date* is naive.
+    Sender or From header to take the domain from, or if *date* is naive.
     """
     if msg["Date"] is None:
         when = date if date is not None else _dt.datetime.now(_dt.timezone.utc)

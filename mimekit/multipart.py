@@ -23,6 +23,7 @@ import email
 import re
 import secrets
 from email.message import Message
+from email.mime.image import MIMEImage
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -157,7 +158,16 @@ def add_inline_image(
     """
     data, path_name = read_source(image)
     filename = filename or path_name
-    mime_type = guess_mime_type(filename or "", mime_type) if (filename or mime_type) else "image/png"
+    if filename or mime_type:
+        mime_type = guess_mime_type(filename or "", mime_type)
+    else:  # bare bytes: let email.mime.image recognise PNG, JPEG, GIF, WebP … by their first bytes
+        try:
+            mime_type = MIMEImage(data).get_content_type()
+        except TypeError as exc:
+            raise MimeStructureError(
+                "Cannot tell what kind of image these bytes are; pass mime_type='image/png' "
+                "(or the right type) or a filename such as 'logo.png'."
+            ) from exc
     if not mime_type.startswith("image/"):
         raise MimeStructureError(f"add_inline_image() takes images; {filename or 'this file'} is {mime_type}.")
     related = _find_or_make_related(msg)
@@ -182,6 +192,12 @@ def _find_or_make_related(msg: Message) -> Message:
     """Return the multipart/related holding the single text/html part, making it if needed."""
     if msg.get_content_type() == "multipart/related":
         return msg
+    if msg.get_content_type() == "text/html":
+        raise MimeStructureError(
+            "Cannot add an inline image to a lone text/html part: the image needs a multipart/related "
+            "beside the HTML (RFC 2387). Wrap it first, e.g. msg = make_alternative(plain, make_related(html)), "
+            "then call add_inline_image(msg, ...)."
+        )
     html_parts: list[tuple[Message, Message]] = []  # (parent, html part)
     for parent in msg.walk():
         if parent.is_multipart():

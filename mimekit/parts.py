@@ -26,7 +26,9 @@ RFC 5322 §2.1.1.
 
 from __future__ import annotations
 
+import base64
 import mimetypes
+import re
 from email import charset as _charset
 from email import encoders, quoprimime
 from email.mime.application import MIMEApplication
@@ -74,8 +76,11 @@ def choose_cte(text: str) -> str:
 
     ``"7bit"`` when *text* is ASCII and no line is longer than 78 octets;
     otherwise whichever of ``"quoted-printable"`` and ``"base64"`` is shorter,
-    quoted-printable on a tie because people can read it. This is the rule the
-    modern ``EmailMessage.set_content`` follows too.
+    quoted-printable on a tie because people can read it. The modern
+    ``EmailMessage.set_content`` compares the two the same way, but only under a
+    7-bit policy such as ``email.policy.SMTP``'s ``cte_type="7bit"``; under
+    ``email.policy.default`` it sends non-ASCII text as ``8bit``, which needs a
+    server that offers 8BITMIME (RFC 6152).
 
     >>> choose_cte("Hello")
     '7bit'
@@ -89,8 +94,7 @@ def choose_cte(text: str) -> str:
         return "7bit"
     data = text.encode("utf-8")
     qp_size = len(quoprimime.body_encode(data.decode("latin-1")))  # how email.charset encodes it
-    b64_size = (len(data) + 2) // 3 * 4
-    b64_size += b64_size // 76 * 2  # line breaks every 76 characters
+    b64_size = len(base64.encodebytes(data))  # 76-character lines, each with its line break
     return "quoted-printable" if qp_size <= b64_size else "base64"
 
 
@@ -112,9 +116,13 @@ def explain_cte(text: str) -> str:
         why.append(f"a {longest}-octet line")
     reason = " and ".join(why)
     if cte == "quoted-printable":
+        if non_ascii:
+            what = "escapes only the non-ASCII bytes (=C3=A9 for é) and soft-wraps long lines"
+        else:
+            what = "leaves ASCII as it is and soft-wraps long lines with '=' at the end"
         return (
-            f"quoted-printable: the text has {reason}; quoted-printable escapes only those "
-            "bytes (=C3=A9 for é) and soft-wraps long lines, so it stays readable and shorter than base64."
+            f"quoted-printable: the text has {reason}; quoted-printable {what}, "
+            "so it stays readable and shorter than base64."
         )
     return (
         f"base64: the text has {reason}; so much of it would need escaping that base64 "
@@ -158,6 +166,10 @@ def make_text_part(text: str, subtype: str = "plain", *, cte: str | None = None)
                 "7bit needs ASCII text with lines of at most 998 octets (RFC 2045 §2.7, RFC 5322 §2.1.1); "
                 "leave cte=None to let quoted-printable or base64 carry this text."
             )
+    if cte == "base64":
+        # The generator turns line ends into CRLF only in text it can see; inside base64 they
+        # must be CRLF already, the canonical form of text (RFC 2046 §4.1.1, RFC 2045 §6.8).
+        text = re.sub(r"\r\n|\r|\n", "\r\n", text)
     utf8 = _charset.Charset("utf-8")
     utf8.body_encoding = _CTE_TO_BODY_ENCODING[cte]
     part = MIMEText(text, subtype, utf8)
@@ -251,26 +263,27 @@ def make_binary_part(
         raise ValueError(f"disposition={disposition!r}: use 'attachment' or 'inline' (RFC 2183 §2).")
     maintype, _, subtype = mime_type.partition("/")
     data = bytes(data)
+    name_param: dict[str, str | tuple[str, str, str]] = {}
+    if filename is not None:
+        check_header_value("Content-Disposition", filename)
+        name_param["name"] = filename if filename.isascii() else ("utf-8", "", filename)
     if maintype == "image":
-        part: MIMENonMultipart = MIMEImage(data, subtype)
+        part: MIMENonMultipart = MIMEImage(data, subtype, **name_param)
     elif maintype == "audio":
-        part = MIMEAudio(data, subtype)
+        part = MIMEAudio(data, subtype, **name_param)
     elif maintype == "application":
-        part = MIMEApplication(data, subtype)
+        part = MIMEApplication(data, subtype, **name_param)
     elif maintype in ("multipart", "message"):
         raise MimeStructureError(
             f"{mime_type} is a container type, not a leaf: build it with the multipart helpers "
             "(a message to forward goes in make_forward, RFC 2046 §5.2.1)."
         )
     else:
-        part = MIMEBase(maintype, subtype)
+        part = MIMEBase(maintype, subtype, **name_param)
         part.set_payload(data)
         encoders.encode_base64(part)
     if filename is not None:
-        check_header_value("Content-Disposition", filename)
-        param = filename if filename.isascii() else ("utf-8", "", filename)
-        part.add_header("Content-Disposition", disposition, filename=param)
-        part.set_param("name", param)
+        part.add_header("Content-Disposition", disposition, filename=name_param["name"])
     else:
         part.add_header("Content-Disposition", disposition)
     return part

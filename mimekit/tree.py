@@ -93,7 +93,8 @@ def load_message(source: bytes | str | PathLike[str]) -> Message:
     lenient: damage is recorded in each part's ``defects``, not raised.
 
     Raises ``FileNotFoundError`` (missing file), ``IsADirectoryError`` or
-    ``PermissionError`` with the path and a hint; ``TypeError`` for a str that is
+    ``PermissionError`` with the path and a hint, any other ``OSError`` of
+    reading with the path; ``TypeError`` for a str that is
     not a path (decode nothing yourself: pass the bytes).
     """
     if isinstance(source, (bytes, bytearray)):
@@ -111,6 +112,8 @@ def load_message(source: bytes | str | PathLike[str]) -> Message:
         raise IsADirectoryError(exc.errno, f"{path.resolve()} is a folder; give one .eml file in it", str(path)) from exc
     except PermissionError as exc:
         raise PermissionError(exc.errno, f"Cannot read {path.resolve()}: permission denied", str(path)) from exc
+    except OSError as exc:  # e.g. NotADirectoryError for "file.eml/x": same class, with the path
+        raise type(exc)(exc.errno, f"Cannot read {path.absolute()}: {exc.strerror or exc}", str(path)) from exc
     return email.message_from_bytes(data, policy=email.policy.default)
 
 

@@ -166,15 +166,17 @@ class Payment:
     last4: str
 
     def __post_init__(self) -> None:
-        digits = re.sub(r"[\s-]", "", str(self.last4))
-        if digits.isdigit() and len(digits) >= 12:
+        object.__setattr__(self, "last4", str(self.last4))
+        digits = re.sub(r"\D", "", self.last4)  # any separator: spaces, dashes, dots …
+        if len(digits) >= 12:
             raise CardNumberError(
                 f"That looks like a whole card number ({len(digits)} digits). Pass only the last 4 "
                 f"digits, Payment({self.brand!r}, {digits[-4:]!r}): an e-mail is stored in many places "
                 "and PCI DSS (requirement 3.4) forbids showing a full card number."
             )
-        if not re.fullmatch(r"\d{4}", str(self.last4)):
-            raise ValueError(f"last4={self.last4!r}: give exactly the last 4 digits of the card, e.g. '4242'.")
+        if not re.fullmatch(r"\d{4}", self.last4):
+            given = f"{len(digits)} digits" if len(digits) > 4 else repr(self.last4)  # never echo a long number
+            raise ValueError(f"last4 got {given}: give exactly the last 4 digits of the card, e.g. '4242'.")
 
     @property
     def masked(self) -> str:

@@ -1,0 +1,374 @@
+"""Specification of mimekit.shop: the models, and the order confirmation as a recipient receives it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email.utils
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from mimekit import (
+    CardNumberError,
+    HeaderInjectionError,
+    InvalidAddressError,
+    MimeStructureError,
+    as_smtp_bytes,
+    send_message,
+)
+from mimekit.shop import (
+    Address,
+    Customer,
+    LineItem,
+    Money,
+    Order,
+    Payment,
+    build_order_confirmation,
+    sample_order,
+    sample_shop,
+)
+
+NBSP = "\u00a0"
+CENT = Decimal("0.01")
+MADRID = dt.timezone(dt.timedelta(hours=1))
+
+
+def es_eur(amount: Decimal) -> str:
+    """Euros as Spain writes them, formatted here by hand: ``1.234,50 €`` with a no-break space."""
+    whole, cents = f"{amount.quantize(CENT):.2f}".split(".")
+    return f"{int(whole):,}".replace(",", ".") + f",{cents}{NBSP}€"
+
+
+def us_eur(amount: Decimal) -> str:
+    """Euros as the United States write them: ``€1,234.50``."""
+    return f"€{amount.quantize(CENT):,.2f}"
+
+
+def hand_made_order(*, customer: Customer | None = None, items=None) -> Order:
+    customer = customer or Customer("Ana Pérez", "ana.perez@example.org", "es_ES")
+    return Order(
+        number="A-77",
+        customer=customer,
+        items=items
+        or (
+            LineItem("TJ-01", "Tom & Jerry, la colección", Money("3.50"), 3),
+            LineItem("CAF-02", "Café de Colombia 250 g", Money("0"), 1),
+        ),
+        shipping_address=Address(customer.name, "Calle Mayor 1", "28013", "Madrid", "España"),
+        payment=Payment("Mastercard", "4444"),
+        placed_at=dt.datetime(2026, 3, 1, 9, 0, tzinfo=MADRID),
+        shipping=Money("0"),
+        tax_rate=Decimal("0.21"),
+    )
+
+
+def expected_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
+    """(subtotal, tax, total) computed here with Decimal, tax rounded half up to cents."""
+    subtotal = sum((item.unit_price.amount * item.quantity for item in order.items), Decimal("0"))
+    tax = ((subtotal + order.shipping.amount) * order.tax_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    return subtotal, tax, subtotal + order.shipping.amount + tax
+
+
+# --------------------------------------------------------------------------- Money
+
+
+def test_money_refuses_float():
+    with pytest.raises(TypeError, match="Money\\('19.95'\\)"):
+        Money(19.95)
+
+
+@pytest.mark.parametrize("amount", ["19.95", Decimal("19.95"), 19])
+def test_money_takes_str_decimal_and_int_exactly(amount):
+    assert Money(amount).amount == Decimal(str(amount))
+    assert isinstance(Money(amount).amount, Decimal)
+
+
+def test_money_adds_within_one_currency_exactly():
+    assert Money("0.10") + Money("0.20") == Money("0.30")
+    assert (Money("19.95") * 2).amount == Decimal("39.90")
+    assert (3 * Money("0.10")).amount == Decimal("0.30")
+
+
+def test_money_refuses_to_add_another_currency():
+    with pytest.raises(ValueError, match="USD.*EUR"):
+        Money("1", "EUR") + Money("1", "USD")
+
+
+@pytest.mark.parametrize("factor", [1.5, Decimal("2"), True])
+def test_money_multiplies_only_by_whole_quantities(factor):
+    with pytest.raises(TypeError):
+        Money("1") * factor
+
+
+@pytest.mark.parametrize("currency", ["eur", "EURO", "€", ""])
+def test_money_refuses_a_currency_that_is_not_an_iso_4217_code(currency):
+    with pytest.raises(ValueError, match="ISO 4217"):
+        Money("1", currency)
+
+
+def test_money_formats_per_locale():
+    assert Money("1234.5").format("es_ES") == f"1.234,50{NBSP}€"
+    assert Money("1234.5").format("en_US") == "€1,234.50"
+    assert Money("1234.5", "USD").format("en_US") == "$1,234.50"
+
+
+@pytest.mark.parametrize(("amount", "cents"), [("0.125", "0.13"), ("0.135", "0.14"), ("2.205", "2.21"), ("0.124", "0.12")])
+def test_money_rounds_half_up_to_cents(amount, cents):
+    assert Money(amount).rounded().amount == Decimal(cents)
+
+
+# --------------------------------------------------------------------------- Payment
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "4242424242424242",
+        "4242 4242 4242 4242",
+        "4242-4242-4242-4242",
+        "4242.4242.4242.4242",
+        4242424242424242,
+        "378282246310005",
+    ],
+    ids=["plain", "spaces", "dashes", "dots", "int", "amex-15"],
+)
+def test_payment_refuses_a_full_card_number_without_repeating_it(number):
+    with pytest.raises(CardNumberError) as info:
+        Payment("Visa", number)
+    error = info.value
+    assert isinstance(error, ValueError)
+    digits = "".join(c for c in str(number) if c.isdigit())
+    assert digits not in str(error)
+    assert str(number) not in str(error)
+    assert repr(digits[-4:]) in str(error)  # the fix: pass only the last 4
+    assert "PCI DSS" in str(error)
+
+
+@pytest.mark.parametrize("last4", ["42", "42424", "abcd", "", " 4242"])
+def test_payment_refuses_anything_but_four_digits(last4):
+    with pytest.raises(ValueError, match="last 4 digits") as info:
+        Payment("Visa", last4)
+    assert not isinstance(info.value, CardNumberError)
+
+
+def test_payment_is_shown_masked():
+    assert Payment("Visa", "4242").masked == "Visa •••• 4242"
+
+
+# --------------------------------------------------------------------------- the other models
+
+
+def test_customer_name_with_a_line_break_is_refused():
+    with pytest.raises(HeaderInjectionError):
+        Customer("José\r\nBcc: spy@example.net", "jose.nunez@example.com")
+
+
+def test_customer_address_is_validated():
+    with pytest.raises(InvalidAddressError):
+        Customer("José Núñez", "jose.nunez@")
+
+
+def test_shop_links_must_use_https():
+    with pytest.raises(ValueError, match="https://"):
+        dataclasses.replace(sample_shop(), base_url="http://tienda.example.com")
+
+
+def test_shop_domain_is_the_domain_of_its_from_address():
+    assert sample_shop().domain == "tienda.example.com"
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1.5])
+def test_line_item_needs_a_whole_quantity_of_at_least_one(quantity):
+    with pytest.raises(ValueError, match="quantity"):
+        LineItem("SKU", "Taza", Money("1"), quantity)
+
+
+def test_order_refuses_mixed_currencies_naive_dates_float_rates_and_no_items():
+    order = hand_made_order()
+    with pytest.raises(ValueError, match="currencies"):
+        dataclasses.replace(order, shipping=Money("1", "USD"))
+    with pytest.raises(ValueError, match="timezone"):
+        dataclasses.replace(order, placed_at=dt.datetime(2026, 3, 1, 9, 0))
+    with pytest.raises(TypeError, match="Decimal"):
+        dataclasses.replace(order, tax_rate=0.21)
+    with pytest.raises(ValueError, match="no items"):
+        dataclasses.replace(order, items=())
+
+
+# --------------------------------------------------------------------------- order totals
+
+
+def test_sample_order_totals_add_up(order):
+    subtotal, tax, total = expected_totals(order)
+    assert (order.subtotal.amount, order.tax.amount, order.total.amount) == (subtotal, tax, total)
+    assert (subtotal, tax, total) == (Decimal("63.30"), Decimal("14.33"), Decimal("82.58"))
+    assert {order.subtotal.currency, order.tax.currency, order.total.currency} == {"EUR"}
+
+
+def test_tax_is_rounded_half_up_not_to_even():
+    order = hand_made_order()  # 3 × 3.50 = 10.50; 10.50 × 21 % = 2.205
+    assert order.subtotal.amount == Decimal("10.50")
+    assert order.tax.amount == Decimal("2.21")  # banker's rounding would give 2.20
+    assert order.total.amount == Decimal("12.71")
+    assert (order.subtotal.amount, order.tax.amount, order.total.amount) == expected_totals(order)
+
+
+def test_tax_applies_to_shipping_too():
+    order = dataclasses.replace(hand_made_order(), shipping=Money("4.95"))
+    assert order.tax.amount == Decimal("3.24")  # (10.50 + 4.95) × 0.21 = 3.2445
+    assert order.total.amount == Decimal("18.69")
+
+
+# --------------------------------------------------------------------------- the order confirmation
+
+
+def tree_shape(msg) -> list[tuple[int, str]]:
+    out = []
+
+    def visit(part, depth):
+        out.append((depth, part.get_content_type()))
+        if part.is_multipart():
+            for child in part.get_payload():
+                visit(child, depth + 1)
+
+    visit(msg, 0)
+    return out
+
+
+def bodies(wire) -> tuple[str, str]:
+    return wire.get_body(("plain",)).get_content(), wire.get_body(("html",)).get_content()
+
+
+def test_confirmation_tree_is_alternative_of_plain_and_related_html_with_logo(order, shop, parse):
+    assert tree_shape(parse(build_order_confirmation(order, shop))) == [
+        (0, "multipart/alternative"),
+        (1, "text/plain"),
+        (1, "multipart/related"),
+        (2, "text/html"),
+        (2, "image/png"),
+    ]
+
+
+def test_confirmation_headers_read_back_decoded(order, shop, parse):
+    wire = parse(build_order_confirmation(order, shop))
+    [sender] = wire["From"].addresses
+    [recipient] = wire["To"].addresses
+    [reply_to] = wire["Reply-To"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Tienda Ñandú", "pedidos@tienda.example.com")
+    assert (recipient.display_name, recipient.addr_spec) == ("José Núñez", "jose.nunez@example.com")
+    assert (reply_to.display_name, reply_to.addr_spec) == ("Tienda Ñandú", "ayuda@tienda.example.com")
+    assert wire["Subject"] == "Your order 1001 is confirmed"
+    assert email.utils.parsedate_to_datetime(str(wire["Date"])).tzinfo is not None
+    assert str(wire["Message-ID"]).endswith("@tienda.example.com>")
+    assert wire["List-Unsubscribe"] is None  # transactional, not marketing
+
+
+def test_confirmation_takes_a_fixed_date_and_message_id(order, shop, parse):
+    when = dt.datetime(2026, 11, 2, 10, 31, tzinfo=MADRID)
+    wire = parse(build_order_confirmation(order, shop, date=when, message_id="<order-1001@tienda.example.com>"))
+    assert email.utils.parsedate_to_datetime(str(wire["Date"])) == when
+    assert wire["Message-ID"] == "<order-1001@tienda.example.com>"
+
+
+def test_confirmation_wire_is_crlf_only_within_998_octets(order, shop, assert_valid_wire):
+    assert_valid_wire(as_smtp_bytes(build_order_confirmation(order, shop)))
+
+
+def test_confirmation_text_lists_items_amounts_payment_and_order_url(order, shop, parse):
+    plain, _ = bodies(parse(build_order_confirmation(order, shop)))
+    subtotal, tax, total = expected_totals(order)
+    for item in order.items:
+        assert item.name in plain
+        assert f"{item.quantity} x {item.name}" in plain
+        assert es_eur(item.unit_price.amount) in plain
+        assert es_eur(item.unit_price.amount * item.quantity) in plain
+    for amount in (subtotal, order.shipping.amount, tax, total):
+        assert es_eur(amount) in plain
+    assert "Visa •••• 4242" in plain
+    assert "https://tienda.example.com/orders/1001" in plain
+    assert "ayuda@tienda.example.com" in plain
+    assert "4242424242424242" not in plain
+
+
+def test_confirmation_html_shows_the_same_amounts_and_links(order, shop, parse):
+    _, html = bodies(parse(build_order_confirmation(order, shop)))
+    subtotal, tax, total = expected_totals(order)
+    for amount in (subtotal, order.shipping.amount, tax, total):
+        assert es_eur(amount) in html
+    assert 'href="https://tienda.example.com/orders/1001"' in html
+    assert 'href="mailto:ayuda@tienda.example.com"' in html
+    assert "Visa •••• 4242" in html
+
+
+def test_confirmation_html_refers_to_the_logo_by_a_cid_that_resolves(order, shop, parse, assert_cids_resolve):
+    wire = parse(build_order_confirmation(order, shop))
+    assert_cids_resolve(wire)
+    logo = wire.get_payload()[1].get_payload()[1]
+    assert logo.get_content_disposition() == "inline"
+    assert logo.get_filename() == "logo.png"
+    assert logo.get_payload(decode=True) == shop.logo_png
+    assert logo["Content-ID"] == "<logo.order-1001@tienda.example.com>"
+
+
+def test_confirmation_amounts_follow_an_english_customer_locale(shop, parse):
+    customer = Customer("Jane Doe", "jane.doe@example.net", "en_US")
+    order = sample_order(customer)
+    plain, html = bodies(parse(build_order_confirmation(order, shop)))
+    subtotal, tax, total = expected_totals(order)
+    for amount in (subtotal, tax, total):
+        assert us_eur(amount) in plain
+        assert us_eur(amount) in html
+    assert '<html lang="en">' in html
+
+
+def test_markup_in_product_and_customer_names_is_escaped_in_html_and_literal_in_text(shop, parse):
+    customer = Customer("<script>alert(1)</script> Núñez", "jose.nunez@example.com")
+    items = (LineItem("TJ-01", "<b>Tom & Jerry</b>", Money("5.00"), 2),)
+    msg = build_order_confirmation(hand_made_order(customer=customer, items=items), shop)
+    wire = parse(msg)
+    plain, html = bodies(wire)
+    assert "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Núñez" in html
+    assert "<b>Tom" not in html
+    assert "<script>" not in html
+    assert "<b>Tom & Jerry</b>" in plain
+    assert "Hello <script>alert(1)</script> Núñez," in plain
+    assert wire["To"].addresses[0].display_name == "<script>alert(1)</script> Núñez"
+
+
+def test_order_number_is_url_quoted_in_the_link(shop, parse):
+    order = dataclasses.replace(hand_made_order(), number="A/77 B")
+    plain, html = bodies(parse(build_order_confirmation(order, shop)))
+    assert "https://tienda.example.com/orders/A%2F77%20B" in plain
+    assert 'href="https://tienda.example.com/orders/A%2F77%20B"' in html
+
+
+def test_confirmation_needs_a_shop_logo(order, shop):
+    with pytest.raises(MimeStructureError, match="logo"):
+        build_order_confirmation(order, dataclasses.replace(shop, logo_png=b""))
+
+
+def test_confirmation_sent_to_the_embedded_server_reads_back_the_same(order, shop, smtp_server):
+    msg = build_order_confirmation(order, shop)
+    result = send_message(msg, port=smtp_server.port, timeout=5)
+    assert result.accepted == ["jose.nunez@example.com"]
+    [captured] = smtp_server.inbox.filter(rcpt_to="jose.nunez@example.com")
+    received = captured.message
+    assert captured.raw == as_smtp_bytes(msg)
+    assert received["Subject"] == "Your order 1001 is confirmed"
+    assert received["To"].addresses[0].display_name == "José Núñez"
+    assert received["Message-ID"] == msg["Message-ID"]
+    logo = next(p for p in received.walk() if p.get_content_type() == "image/png")
+    assert logo.get_payload(decode=True) == shop.logo_png
+
+
+def test_payment_takes_last4_given_as_an_int_as_text():
+    assert Payment("Visa", 4242).last4 == "4242"
+
+
+def test_payment_error_for_too_many_digits_never_echoes_them():
+    with pytest.raises(ValueError) as info:
+        Payment("Visa", "42424242424")  # 11 digits: not a card number, not 4 digits either
+    assert "42424242424" not in str(info.value)
+    assert "11 digits" in str(info.value)
