@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # JupyterLab listens on loopback only; override with `make lab LAB_PORT=9999`.
 LAB_PORT ?= 8888
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help setup lab demo test notebooks clean
 
@@ -27,7 +29,7 @@ setup: $(STAMP)
 
 lab: setup
 	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-		--ServerApp.root_dir=notebooks
+		--ServerApp.root_dir=notebooks $(LAB_ROOT)
 
 demo: setup
 	$(BIN)/python -m mimekit demo
