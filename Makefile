@@ -20,7 +20,9 @@ help:
 	@echo "make clean      remove .venv and caches"
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# A .venv without a working pip (half made, or made without python3-venv) is made again.
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } || \
+		{ echo "Cannot create $(VENV): install Python's venv module (Debian/Ubuntu: apt install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[lab,test]'
 	@touch $(STAMP)

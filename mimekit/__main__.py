@@ -5,7 +5,7 @@
     captured; exit status 0 when nothing was lost, 1 otherwise.
 ``mimekit inspect FILE.eml``
     print the annotated MIME tree of a message file; exit status 1 if the
-    file cannot be read.
+    file cannot be read or holds no message (no header lines).
 """
 
 from __future__ import annotations
@@ -49,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         msg = load_message(args.file)
     except OSError as exc:
         print(f"mimekit inspect: error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if not msg.keys():
+        print(
+            f"mimekit inspect: error: {args.file} has no header lines, so it is empty or not an e-mail "
+            "message. A message starts with headers such as From: and Subject:, then a blank line, "
+            "then the body (RFC 5322 §2.1).",
+            file=sys.stderr,
+        )
         return 1
     print(f"{args.file}")
     for header in ("From", "To", "Cc", "Subject", "Date", "Message-ID"):

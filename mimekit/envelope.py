@@ -29,7 +29,7 @@ from email.generator import BytesGenerator
 from email.message import Message
 
 from .errors import HeaderError, MimeStructureError
-from .headers import check_headers, validate_address
+from .headers import check_address_headers, check_headers, validate_address
 from .parts import MAX_LINE_OCTETS
 
 __all__ = ["Envelope", "as_smtp_bytes", "envelope_from_headers"]
@@ -108,7 +108,9 @@ def as_smtp_bytes(msg: Message) -> bytes:
     The result is checked before it is returned, because a server may refuse
     or silently alter mail that breaks these rules:
 
-    * no header value carries an injected CR or LF (:class:`HeaderInjectionError`);
+    * no header name or value carries an injected CR or LF (:class:`HeaderInjectionError`);
+    * every address header parses back to its addresses (:func:`~mimekit.headers.check_address_headers`,
+      :class:`HeaderError`): the one-string ``msg["From"] = "José <…>"`` trap is refused;
     * no bare CR or LF, only CRLF (RFC 5321 §2.3.8);
     * no line longer than 998 octets (RFC 5322 §2.1.1; RFC 5321 §4.5.3.1.6).
 
@@ -117,8 +119,9 @@ def as_smtp_bytes(msg: Message) -> bytes:
     Dot-stuffing (RFC 5321 §4.5.2) is smtplib's job during DATA, not done here.
     """
     check_headers(msg)
+    check_address_headers(msg)
     for part in msg.walk():
-        if part.is_multipart() and part.get_boundary() is None:
+        if part.get_content_maintype() == "multipart" and part.get_boundary() is None:
             # What the generator would do on first serialisation, done on msg
             # itself so that serialising twice gives the same bytes.
             part.set_boundary(f"{'=' * 15}{secrets.randbelow(10**19):019d}==")

@@ -79,8 +79,10 @@ class AttachmentNotFoundError(MimekitError, FileNotFoundError):
 class CardNumberError(MimekitError, ValueError):
     """A whole payment card number was passed where only its last 4 digits belong.
 
-    PCI DSS (requirement 3.4) forbids showing more than the first 6 and last 4
-    digits of a card number; an e-mail is stored in many places, so it shows 4.
+    PCI DSS v4.0 requires a card number to be masked wherever it is shown
+    (requirement 3.4.1: at most the first 6 and last 4 digits) and never sent
+    unprotected by end-user messaging such as e-mail (requirement 4.2.2). An
+    e-mail is copied to many places, so it shows the last 4 and nothing more.
     """
 
 

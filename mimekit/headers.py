@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import email.utils
+import re
 from collections.abc import Iterable
 from email.header import Header
 from email.headerregistry import Address
@@ -34,8 +35,11 @@ __all__ = [
     "ADDRESS_HEADERS",
     "AddressLike",
     "add_date_and_message_id",
+    "check_address_headers",
+    "check_header_name",
     "check_header_value",
     "check_headers",
+    "check_msg_id",
     "format_address",
     "parse_addresses",
     "set_header",
@@ -48,6 +52,63 @@ ADDRESS_HEADERS = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc"})
 #: One mailbox: ``"jose.nunez@example.com"``, ``"José Núñez <jose.nunez@example.com>"``
 #: or the pair ``("José Núñez", "jose.nunez@example.com")``.
 AddressLike = Union[str, "tuple[str, str]"]
+
+# RFC 5322 §2.2: a field name is printable US-ASCII except the colon ("ftext").
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+# RFC 5322 §3.6.4 msg-id, kept to the dot-atom form every generator writes: <left@right>.
+_MSG_ID = re.compile(r"<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+>")
+
+
+def check_header_name(name: str) -> None:
+    """Raise :class:`HeaderError` unless *name* is a valid header field name.
+
+    A field name is one or more printable ASCII characters other than the
+    colon (RFC 5322 §2.2): no space, no CR or LF. A name with a line break in it
+    is header injection just like a value with one (``"X-Foo\\r\\nBcc"``),
+    so it raises :class:`HeaderInjectionError`.
+
+    >>> check_header_name("X-Campaign")
+    >>> check_header_name("X Campaign")
+    Traceback (most recent call last):
+    ...
+    mimekit.errors.HeaderError: 'X Campaign' is not a header field name: ...
+    """
+    if not isinstance(name, str):
+        raise HeaderError(f"A header name is a str such as 'Subject', not {type(name).__name__}.", header=str(name))
+    if "\r" in name or "\n" in name:
+        raise HeaderInjectionError(
+            f"The header name {name!r} contains a line break (CR or LF): it would end the header "
+            "line and inject another one (RFC 5322 §2.2). Use a fixed name such as 'X-Campaign'.",
+            header=name,
+        )
+    if not _FIELD_NAME.fullmatch(name):
+        raise HeaderError(
+            f"{name!r} is not a header field name: use printable ASCII letters, digits and '-', "
+            "without spaces or ':' (RFC 5322 §2.2), e.g. 'X-Campaign'.",
+            header=name,
+        )
+
+
+def check_msg_id(value: str, *, header: str = "Message-ID") -> None:
+    """Raise :class:`HeaderError` unless *value* is a message identifier ``<left@right>``.
+
+    Message-ID and Content-ID share this syntax (RFC 5322 §3.6.4, RFC 2045 §7):
+    angle brackets around two dot-atoms joined by ``@``, ASCII only, no spaces.
+
+    >>> check_msg_id("<pedido-1001@tienda.example.com>")
+    >>> check_msg_id("pedido-1001")
+    Traceback (most recent call last):
+    ...
+    mimekit.errors.HeaderError: 'pedido-1001' is not a valid Message-ID: ...
+    """
+    check_header_value(header, value)
+    if not _MSG_ID.fullmatch(value):
+        raise HeaderError(
+            f"{value!r} is not a valid {header}: write it as <unique-part@domain>, ASCII letters, "
+            "digits and . - _ only, no spaces, e.g. <pedido-1001@tienda.example.com> "
+            "(RFC 5322 §3.6.4).",
+            header=header,
+        )
 
 
 def check_header_value(name: str, value: str) -> None:
@@ -81,12 +142,14 @@ def check_headers(msg: Message) -> None:
     """Check every header of *msg* and its parts for injected line breaks.
 
     Parsed messages store folded values (a CRLF followed by a space or tab,
-    RFC 5322 §2.2.3); those are fine. Any other CR or LF raises
-    :class:`HeaderInjectionError` naming the header. Values held as
+    RFC 5322 §2.2.3); those are fine. Any other CR or LF, in a value or in a
+    name, raises :class:`HeaderInjectionError` naming the header; a name that
+    is not RFC 5322 ftext raises :class:`HeaderError`. Values held as
     :class:`email.header.Header` objects are checked through their text.
     """
     for part in msg.walk():
         for name, value in part.items():
+            check_header_name(name)
             text = str(value)
             unfolded = text.replace("\r\n ", " ").replace("\r\n\t", "\t")
             unfolded = unfolded.replace("\n ", " ").replace("\n\t", "\t")
@@ -226,9 +289,10 @@ def set_header(msg: Message, name: str, value: AddressLike | Iterable[AddressLik
     str; non-ASCII text is stored as an RFC 2047 UTF-8 :class:`~email.header.Header`
     for ``email.mime`` messages, and left to the policy for ``EmailMessage``.
 
-    Raises :class:`HeaderInjectionError` for a CR or LF anywhere in the value,
-    :class:`InvalidAddressError` for a bad address, :class:`HeaderError` for
-    a value of the wrong type.
+    Raises :class:`HeaderInjectionError` for a CR or LF anywhere in the name
+    or the value, :class:`InvalidAddressError` for a bad address,
+    :class:`HeaderError` for a name that is not a field name or a value of the
+    wrong type.
 
     >>> from email.mime.text import MIMEText
     >>> msg = MIMEText("Hola")
@@ -236,6 +300,7 @@ def set_header(msg: Message, name: str, value: AddressLike | Iterable[AddressLik
     >>> msg["To"]
     '=?utf-8?b?Sm9zw6kgTsO6w7Fleg==?= <jose.nunez@example.com>'
     """
+    check_header_name(name)
     if name.lower() in ADDRESS_HEADERS:
         pairs = parse_addresses(value, header=name)
         text: str | Header | list[Address] = ", ".join(format_address(n, a) for n, a in pairs)
@@ -265,8 +330,8 @@ def add_date_and_message_id(
 ) -> Message:
     """Add ``Date`` and ``Message-ID`` to *msg* where they are missing; return *msg*.
 
-    Both are required on every message (RFC 5322 §3.6: Date is mandatory,
-    Message-ID "SHOULD" be present). Date is *date* (must be timezone-aware) or
+    RFC 5322 §3.6 requires Date on every message and says every message
+    SHOULD have a Message-ID; mail without one is often treated as spam. Date is *date* (must be timezone-aware) or
     now, formatted per RFC 5322 §3.3. Message-ID is *message_id* or a fresh
     ``<unique@domain>`` from :func:`email.utils.make_msgid`, the domain taken
     from the Sender address if there is one, else from From, so the ID is
@@ -274,7 +339,8 @@ def add_date_and_message_id(
     Headers already present are left alone.
 
     Raises :class:`HeaderError` if a Message-ID must be made but there is no
-    Sender or From header to take the domain from, or if *date* is naive.
+    Sender or From header to take the domain from, if *message_id* is not
+    ``<left@right>`` (:func:`check_msg_id`), or if *date* is naive.
     """
     if msg["Date"] is None:
         when = date if date is not None else _dt.datetime.now(_dt.timezone.utc)
@@ -298,7 +364,7 @@ def add_date_and_message_id(
             addresses = email.utils.getaddresses([str(sender)])
             domain = addresses[0][1].rpartition("@")[2] if addresses else ""
             message_id = email.utils.make_msgid(domain=domain or None)
-        check_header_value("Message-ID", message_id)
+        check_msg_id(message_id)
         msg["Message-ID"] = message_id
     return msg
 
@@ -306,3 +372,44 @@ def add_date_and_message_id(
 def _is_modern(msg: Message) -> bool:
     """True for messages whose policy encodes headers itself (EmailMessage)."""
     return getattr(msg.policy, "header_factory", None) is not None
+
+
+def check_address_headers(msg: Message) -> None:
+    """Check that every address header of *msg* will reach a parser intact.
+
+    Catches the classic mistake with ``email.mime`` messages: assigning
+    ``msg["From"] = "José Núñez <jose.nunez@example.com>"`` as one str. The
+    legacy policy then encodes the whole string as one RFC 2047 word and the
+    address disappears into it (RFC 2047 §5(3) allows encoded words only in
+    the display name). Also refuses address headers in which a parser finds no
+    ``local-part@domain``.
+
+    Raises :class:`HeaderError` naming the header, with the fix:
+    ``set_header(msg, "From", ("José Núñez", "jose.nunez@example.com"))``.
+    """
+    for name in ADDRESS_HEADERS:
+        for value in msg.get_all(name, []):
+            header = name.title() if name != "reply-to" else "Reply-To"
+            if isinstance(value, Header):
+                raise HeaderError(
+                    f"The {header} header holds an email.header.Header object, which encodes the "
+                    "address along with the name. Use set_header(msg, "
+                    f"{header!r}, (name, address)) so only the display name is encoded (RFC 2047 §5).",
+                    header=header,
+                )
+            text = str(value)
+            if not _is_modern(msg) and not text.isascii():
+                raise HeaderError(
+                    f"The {header} header {text!r} holds raw non-ASCII text: written as it is, the "
+                    "whole value becomes one encoded word and the address is lost (RFC 2047 §5(3)). "
+                    f"Use set_header(msg, {header!r}, {text!r}), which encodes only the display name.",
+                    header=header,
+                )
+            pairs = [(n, a) for n, a in email.utils.getaddresses([text]) if a]
+            empty_group = re.fullmatch(r"[^:]*:\s*;\s*", text) is not None  # "undisclosed-recipients:;"
+            if (not pairs and not empty_group) or any("@" not in address for _, address in pairs):
+                raise HeaderError(
+                    f"The {header} header {text!r} does not parse as a list of addresses "
+                    "(local-part@domain, RFC 5322 §3.4). Set it with set_header().",
+                    header=header,
+                )

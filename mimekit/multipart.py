@@ -22,6 +22,7 @@ from __future__ import annotations
 import email
 import re
 import secrets
+from urllib.parse import quote, unquote
 from email.message import Message
 from email.mime.image import MIMEImage
 from email.mime.message import MIMEMessage
@@ -29,7 +30,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 from .errors import MimeStructureError
-from .headers import check_header_value
+from .headers import check_msg_id
 from .parts import Source, guess_mime_type, make_binary_part, make_html_part, make_text_part, read_source
 
 __all__ = [
@@ -44,7 +45,8 @@ __all__ = [
     "make_related",
 ]
 
-_CID_SRC = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
+#: A ``cid:`` URL in HTML or CSS; group 1 is the Content-ID without brackets, still %-encoded.
+CID_URL = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
 
 
 def make_content_id(name: str, domain: str, *, unique: bool = True) -> str:
@@ -70,10 +72,15 @@ def make_content_id(name: str, domain: str, *, unique: bool = True) -> str:
 def cid_url(content_id: str) -> str:
     """Return the ``cid:`` URL that HTML uses for *content_id* (RFC 2392 §2).
 
+    The angle brackets go; characters that mean something in a URL (``%``,
+    ``#``, ``?`` …) are %-encoded, as RFC 2392 §2 asks.
+
     >>> cid_url("<logo@tienda.example.com>")
     'cid:logo@tienda.example.com'
+    >>> cid_url("<100%#1@tienda.example.com>")
+    'cid:100%25%231@tienda.example.com'
     """
-    return "cid:" + content_id.strip().removeprefix("<").removesuffix(">")
+    return "cid:" + quote(content_id.strip().removeprefix("<").removesuffix(">"), safe="@!$&'()*+,;=._~-")
 
 
 def find_cid_references(html: str) -> list[str]:
@@ -83,8 +90,8 @@ def find_cid_references(html: str) -> list[str]:
     ['<logo@example.com>', '<a@example.com>']
     """
     seen: dict[str, None] = {}
-    for match in _CID_SRC.finditer(html):
-        seen.setdefault(f"<{match.group(1)}>", None)
+    for match in CID_URL.finditer(html):
+        seen.setdefault(f"<{unquote(match.group(1))}>", None)  # RFC 2392 §2: URL %-encoding
     return list(seen)
 
 
@@ -154,7 +161,9 @@ def add_inline_image(
 
     Raises :class:`MimeStructureError` when *msg* has no text/html part (add
     the HTML alternative first), more than one, or already holds a part with
-    this Content-ID; :class:`AttachmentNotFoundError` for a missing file.
+    this Content-ID; :class:`~mimekit.errors.HeaderError` when *cid* is not
+    ``<left@right>`` (RFC 2045 §7); :class:`AttachmentNotFoundError` for a
+    missing file.
     """
     data, path_name = read_source(image)
     filename = filename or path_name
@@ -175,7 +184,7 @@ def add_inline_image(
         stem = re.sub(r"[^A-Za-z0-9._-]+", "-", (filename or "image").rsplit(".", 1)[0]).strip("-") or "image"
         cid = make_content_id(stem, domain)
     cid = "<" + cid.strip().removeprefix("<").removesuffix(">") + ">"
-    check_header_value("Content-ID", cid)
+    check_msg_id(cid, header="Content-ID")
     for part in related.get_payload():
         if part.get("Content-ID", "").strip() == cid:
             raise MimeStructureError(
@@ -274,14 +283,26 @@ def add_attachment(
 def make_forward(original: Message | bytes, note: str | None = None) -> MIMEMultipart:
     """Return ``multipart/mixed [text/plain note, message/rfc822 original]`` to forward a message whole.
 
-    The original travels untouched as a ``message/rfc822`` part (RFC 2046
-    §5.2.1), headers and attachments included, so the recipient can open it
-    as the message it was. *original* is a message object or its raw bytes.
+    The original travels as a ``message/rfc822`` part (RFC 2046 §5.2.1),
+    headers and attachments included, so the recipient can open it as the
+    message it was. *original* is a message object (``email.mime`` or
+    ``EmailMessage``) or its raw bytes. It is copied through its own bytes, so
+    its headers stay exactly as they were encoded, except Bcc and Resent-Bcc,
+    which are dropped: forwarding must not reveal the blind copies. A
+    message/rfc822 part may not be base64- or quoted-printable-encoded, so if
+    the original has 8-bit bytes the part is marked
+    ``Content-Transfer-Encoding: 8bit`` (RFC 2046 §5.2.1), and the server must
+    offer 8BITMIME (RFC 6152).
     """
-    if isinstance(original, (bytes, bytearray)):
-        original = email.message_from_bytes(bytes(original))
-    forwarded = MIMEMessage(original)
+    if not isinstance(original, (bytes, bytearray)):
+        original = original.as_bytes(policy=original.policy.clone(linesep="\n"))
+    copy = email.message_from_bytes(bytes(original))  # compat32: headers kept as written
+    del copy["Bcc"]
+    del copy["Resent-Bcc"]
+    forwarded = MIMEMessage(copy)
     forwarded.add_header("Content-Disposition", "inline")
+    if not bytes(original).isascii():
+        forwarded["Content-Transfer-Encoding"] = "8bit"
     parts: list[Message] = [forwarded]
     if note:
         parts.insert(0, make_text_part(note))

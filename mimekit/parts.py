@@ -39,6 +39,7 @@ from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from os import PathLike
 from pathlib import Path
+from urllib.parse import quote
 from typing import Union
 
 from .errors import AttachmentNotFoundError, MimeStructureError
@@ -61,8 +62,15 @@ MAX_LINE_OCTETS = 998
 #: The line length that RFC 5322 §2.1.1 asks for ("SHOULD be no more than 78").
 PREFERRED_LINE_OCTETS = 78
 
+#: Longest file name, in octets after RFC 2231 %-encoding, that still fits on one header line.
+_MAX_FILENAME_OCTETS = 900
+
 #: Where a binary part comes from: raw bytes (not base64) or a file path.
 Source = Union[bytes, str, "PathLike[str]"]
+
+# type/subtype, each an RFC 2045 §5.1 token: no spaces, controls or tspecials.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MIME_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
 
 _CTE_TO_BODY_ENCODING = {
     "7bit": None,
@@ -74,7 +82,8 @@ _CTE_TO_BODY_ENCODING = {
 def choose_cte(text: str) -> str:
     """Pick the Content-Transfer-Encoding for *text* sent as UTF-8.
 
-    ``"7bit"`` when *text* is ASCII and no line is longer than 78 octets;
+    ``"7bit"`` when *text* is ASCII without NUL or stray CR (RFC 2045 §2.7) and
+    no line is longer than 78 octets;
     otherwise whichever of ``"quoted-printable"`` and ``"base64"`` is shorter,
     quoted-printable on a tie because people can read it. The modern
     ``EmailMessage.set_content`` compares the two the same way, but only under a
@@ -90,11 +99,13 @@ def choose_cte(text: str) -> str:
     'base64'
     """
     lines = text.splitlines() or [""]
-    if text.isascii() and max(len(line) for line in lines) <= PREFERRED_LINE_OCTETS:
+    has_controls = "\x00" in text or re.search(r"\r(?!\n)", text) is not None
+    if text.isascii() and not has_controls and max(len(line) for line in lines) <= PREFERRED_LINE_OCTETS:
         return "7bit"
     data = text.encode("utf-8")
     qp_size = len(quoprimime.body_encode(data.decode("latin-1")))  # how email.charset encodes it
-    b64_size = len(base64.encodebytes(data))  # 76-character lines, each with its line break
+    # base64 text is encoded with CRLF line ends (see make_text_part), 76-character lines
+    b64_size = len(base64.encodebytes(re.sub(r"\r\n|\r|\n", "\r\n", text).encode("utf-8")))
     return "quoted-printable" if qp_size <= b64_size else "base64"
 
 
@@ -153,6 +164,11 @@ def make_text_part(text: str, subtype: str = "plain", *, cte: str | None = None)
             f"make_text_part() takes the text as str, not {type(text).__name__}; "
             "decode bytes with their charset first, e.g. data.decode('utf-8')."
         )
+    if not re.fullmatch(_TOKEN, subtype):
+        raise ValueError(
+            f"subtype={subtype!r} is not a MIME subtype; pass just the subtype such as 'plain' or 'html' "
+            "(the charset is always utf-8 here)."
+        )
     if cte is None:
         cte = choose_cte(text)
     if cte not in _CTE_TO_BODY_ENCODING:
@@ -197,8 +213,7 @@ def guess_mime_type(filename: str, mime_type: str | None = None) -> str:
     'application/octet-stream'
     """
     if mime_type is not None:
-        maintype, sep, subtype = mime_type.partition("/")
-        if not sep or not maintype or not subtype or " " in mime_type:
+        if not _MIME_TYPE.fullmatch(mime_type):
             raise ValueError(
                 f"mime_type={mime_type!r} is not a MIME type; write it as type/subtype, e.g. 'application/pdf'."
             )
@@ -266,6 +281,13 @@ def make_binary_part(
     name_param: dict[str, str | tuple[str, str, str]] = {}
     if filename is not None:
         check_header_value("Content-Disposition", filename)
+        encoded_length = len(quote(filename.encode("utf-8"), safe=""))
+        if encoded_length > _MAX_FILENAME_OCTETS:
+            raise MimeStructureError(
+                f"The file name {filename[:40]!r}… is {encoded_length} octets once encoded (RFC 2231); "
+                f"Python's email package writes it on one header line, and lines may not pass "
+                f"998 octets (RFC 5322 §2.1.1). Shorten it to at most {_MAX_FILENAME_OCTETS} encoded octets."
+            )
         name_param["name"] = filename if filename.isascii() else ("utf-8", "", filename)
     if maintype == "image":
         part: MIMENonMultipart = MIMEImage(data, subtype, **name_param)
@@ -279,6 +301,12 @@ def make_binary_part(
             "(a message to forward goes in make_forward, RFC 2046 §5.2.1)."
         )
     else:
+        if maintype == "text":  # a text file: say how to read its bytes, if we can tell
+            try:
+                data.decode("utf-8")
+                name_param = {"charset": "us-ascii" if data.isascii() else "utf-8", **name_param}
+            except UnicodeDecodeError:
+                pass  # unknown charset: leave it out rather than guess wrong
         part = MIMEBase(maintype, subtype, **name_param)
         part.set_payload(data)
         encoders.encode_base64(part)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import base64
 import html as _html
+import re
+from urllib.parse import unquote
 from email.message import Message
 
 from .errors import MimeStructureError
-from .multipart import find_cid_references
+from .multipart import CID_URL
 
 __all__ = ["HTMLPreview", "preview_html"]
 
@@ -73,7 +75,11 @@ def preview_html(msg: Message | str, *, width: int = 640, height: int = 480) -> 
             "This message has no text/html part to preview; it is plain text only. Print its text part instead."
         )
     charset = html_part.get_content_charset() or "utf-8"
-    html = (html_part.get_payload(decode=True) or b"").decode(charset, errors="replace")
+    data = html_part.get_payload(decode=True) or b""
+    try:
+        html = data.decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know: show what UTF-8 makes of it
+        html = data.decode("utf-8", errors="replace")
     by_cid = {
         str(p["Content-ID"]).strip().strip("<>"): p
         for p in msg.walk()
@@ -81,13 +87,18 @@ def preview_html(msg: Message | str, *, width: int = 640, height: int = 480) -> 
     }
     resolved: list[str] = []
     unresolved: list[str] = []
-    for ref in find_cid_references(html):
-        cid = ref.strip("<>")
+
+    def inline(match: re.Match[str]) -> str:
+        cid = unquote(match.group(1))
         part = by_cid.get(cid)
         if part is None:
-            unresolved.append(ref)
-            continue
+            if f"<{cid}>" not in unresolved:
+                unresolved.append(f"<{cid}>")
+            return match.group(0)
+        if f"<{cid}>" not in resolved:
+            resolved.append(f"<{cid}>")
         data = base64.b64encode(part.get_payload(decode=True) or b"").decode("ascii")
-        html = html.replace(f"cid:{cid}", f"data:{part.get_content_type()};base64,{data}")
-        resolved.append(ref)
+        return f"data:{part.get_content_type()};base64,{data}"
+
+    html = CID_URL.sub(inline, html)
     return HTMLPreview(html, resolved=resolved, unresolved=unresolved, width=width, height=height)

@@ -192,12 +192,14 @@ class SMTPSession:
         msg: Message,
         *,
         mail_from: str | None = None,
-        rcpt_tos: Iterable[str] | None = None,
+        rcpt_tos: Iterable[str] | str | None = None,
     ) -> SendResult:
         """Send *msg* and return a :class:`SendResult` with a line per recipient.
 
         The envelope comes from the headers (:func:`envelope_from_headers`:
-        From, To, Cc, Bcc) unless *mail_from* / *rcpt_tos* are given. Date and
+        From, To, Cc, Bcc) unless *mail_from* (one address) / *rcpt_tos* (an
+        address or an iterable of them, not empty) are given. A body with
+        8-bit bytes is announced with ``BODY=8BITMIME`` (RFC 6152). Date and
         Message-ID are added to *msg* if missing (RFC 5322 §3.6). The bytes
         sent are :func:`as_smtp_bytes` of *msg*: Bcc is delivered to but never
         transmitted.
@@ -207,27 +209,44 @@ class SMTPSession:
         refused, nothing is sent and every one is reported refused.
 
         Raises :class:`SMTPDeliveryError` (with ``code`` and ``text``) when the
-        sender is refused (``MAIL FROM``), the message is refused after
-        ``DATA``, or the server disconnects; header errors from
+        sender is refused (``MAIL FROM``), the message is too large (552), the
+        message is refused after ``DATA``, the body has 8-bit bytes and the
+        server lacks 8BITMIME, or the server disconnects; ``ValueError`` for an
+        empty *rcpt_tos*; header errors from
         :mod:`mimekit.headers` for bad addresses or injected line breaks.
         """
         smtp = self._require_open()
         add_date_and_message_id(msg)
-        envelope = envelope_from_headers(msg)
-        if mail_from is not None or rcpt_tos is not None:
-            envelope = Envelope(
-                mail_from=validate_address(mail_from, header="MAIL FROM") if mail_from else envelope.mail_from,
-                rcpt_tos=tuple(validate_address(a, header="RCPT TO") for a in rcpt_tos)
-                if rcpt_tos is not None
-                else envelope.rcpt_tos,
-            )
+        envelope = _envelope(msg, mail_from, rcpt_tos)
         data = as_smtp_bytes(msg)
         message_id = msg["Message-ID"]
+        mail_options = []
+        if not data.isascii():
+            # 8-bit bytes in the body: only allowed when the server offers 8BITMIME and the
+            # client says so on MAIL FROM (RFC 6152 §3).
+            if not smtp.has_extn("8bitmime"):
+                raise SMTPDeliveryError(
+                    f"{message_id} has 8-bit bytes (a part with Content-Transfer-Encoding 8bit), and the "
+                    f"server at {self.host}:{self.port} does not offer 8BITMIME (RFC 6152). Build text "
+                    "parts with make_text_part(), which picks quoted-printable or base64, or set "
+                    "cte='quoted-printable' when using EmailMessage.set_content()."
+                )
+            mail_options.append("BODY=8BITMIME")
         try:
-            refused = smtp.sendmail(envelope.mail_from, list(envelope.rcpt_tos), data)
+            refused = smtp.sendmail(envelope.mail_from, list(envelope.rcpt_tos), data, mail_options)
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
         except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code == 552:  # RFC 1870 §6.1: SIZE given on MAIL FROM is over the limit
+                limit = smtp.esmtp_features.get("size", "")
+                raise SMTPDeliveryError(
+                    f"The server refused the message as too large with {exc.smtp_code} "
+                    f"{_text(exc.smtp_error)}: it is {len(data):,} bytes"
+                    + (f" and the server takes at most {int(limit):,} (SIZE, RFC 1870)" if limit.isdigit() else "")
+                    + ". Make the attachments smaller, or link to the files instead.",
+                    code=exc.smtp_code,
+                    text=_text(exc.smtp_error),
+                ) from exc
             raise SMTPDeliveryError(
                 f"The server refused the sender {envelope.mail_from} with {exc.smtp_code} "
                 f"{_text(exc.smtp_error)}; nothing was sent. Check the From / MAIL FROM address.",
@@ -255,6 +274,23 @@ class SMTPSession:
             else:
                 results.append(RecipientResult(address, True))
         return SendResult(message_id=message_id, envelope=envelope, recipients=tuple(results))
+
+
+def _envelope(msg: Message, mail_from: str | None, rcpt_tos: Iterable[str] | str | None) -> Envelope:
+    """The envelope for *msg*: from the headers, each half replaced by what the caller gave."""
+    if isinstance(rcpt_tos, str):
+        rcpt_tos = [rcpt_tos]
+    if rcpt_tos is not None:
+        rcpt_tos = tuple(validate_address(a, header="RCPT TO") for a in rcpt_tos)
+        if not rcpt_tos:
+            raise ValueError("rcpt_tos is empty: give at least one recipient address, or None to use To/Cc/Bcc.")
+    if mail_from is not None:
+        mail_from = validate_address(mail_from, header="MAIL FROM")
+    if mail_from is None or rcpt_tos is None:
+        from_headers = envelope_from_headers(msg)
+        mail_from = mail_from or from_headers.mail_from
+        rcpt_tos = rcpt_tos or from_headers.rcpt_tos
+    return Envelope(mail_from=mail_from, rcpt_tos=tuple(rcpt_tos))
 
 
 def _text(reply: bytes | str) -> str:

@@ -10,9 +10,12 @@
         └── image/png · base64 · inline · filename="logo.png" · cid=<logo@tienda.example.com> · 1,234 bytes
 
 Sizes are *decoded* sizes in bytes (what the part holds once its transfer
-encoding is undone), not its size on the wire. Problems the parser noticed
-(``email.errors`` defects: a missing boundary, bad base64 …) appear under the
-part, marked ``!``; the parser is lenient and records them rather than failing.
+encoding is undone), not its size on the wire. Text built in Python has LF
+line ends and text received over SMTP has CRLF, so a captured copy reports one
+more byte per line than the message you built. Problems the parser noticed
+(``email.errors`` defects: a missing boundary, bad base64, an address or a
+date header it could not read …) appear under the part, marked ``!``; the
+parser is lenient and records them rather than failing.
 """
 
 from __future__ import annotations
@@ -146,8 +149,8 @@ def _render(part: Message, first_prefix: str, prefix: str, lines: list[str], kin
     kinds.setdefault(content_type, None)
     lines.append(first_prefix + " · ".join(_describe(part)))
     defect_prefix = prefix + ("│   " if part.is_multipart() and part.get_payload() else "    ")
-    for defect in getattr(part, "defects", []):
-        lines.append(f"{defect_prefix}! {type(defect).__name__}: {defect.__doc__.strip().splitlines()[0] if defect.__doc__ else defect}")
+    for where, defect in _defects(part):
+        lines.append(f"{defect_prefix}! {where}{type(defect).__name__}: {_describe_defect(defect)}")
     if part.is_multipart():
         children = part.get_payload()
         for index, child in enumerate(children):
@@ -159,6 +162,27 @@ def _render(part: Message, first_prefix: str, prefix: str, lines: list[str], kin
                 lines,
                 kinds,
             )
+
+
+def _defects(part: Message) -> list[tuple[str, Exception]]:
+    """The part's own defects, then those of its headers (header objects of policy.default)."""
+    found: list[tuple[str, Exception]] = [("", d) for d in getattr(part, "defects", [])]
+    for name in part.keys():
+        try:
+            value = part[name]
+        except Exception as exc:  # a header so broken that the header parser itself fails
+            found.append((f"{name}: ", exc))
+            continue
+        found.extend((f"{name}: ", d) for d in getattr(value, "defects", ()))
+    return found
+
+
+def _describe_defect(defect: Exception) -> str:
+    text = str(defect)
+    if text:
+        return text
+    doc = (type(defect).__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else "(no description)"
 
 
 def _describe(part: Message) -> list[str]:

@@ -175,3 +175,11 @@ def test_no_command_is_a_usage_error():
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01garbage\xff\xfe no headers here"], ids=["empty", "garbage"])
+def test_inspect_of_a_file_with_no_headers_exits_1_with_a_clear_message(tmp_path, capsys, content):
+    path = tmp_path / "not-a-message.eml"
+    path.write_bytes(content)
+    assert main(["inspect", str(path)]) == 1
+    assert "no header lines" in capsys.readouterr().err

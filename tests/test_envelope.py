@@ -196,3 +196,38 @@ def test_parsed_bytes_serialise_back_to_the_same_bytes():
     raw = as_smtp_bytes(legacy_with_bcc("Hola José,\nFrom here on.\n.punto\n"))
     assert as_smtp_bytes(email.message_from_bytes(raw)) == raw
     assert as_smtp_bytes(email.message_from_bytes(raw, policy=email.policy.default)) == raw
+
+
+# --------------------------------------------------------------------------- address headers that would not survive the wire
+
+
+def test_one_string_non_ascii_from_is_refused_before_it_loses_its_address():
+    msg = make_text_part("Hola")
+    msg["From"] = "José Núñez <jose.nunez@example.com>"  # the trap: encoded whole, address lost
+    msg["To"] = "ana@example.org"
+    with pytest.raises(HeaderError, match="set_header") as info:
+        as_smtp_bytes(msg)
+    assert info.value.header == "From"
+
+
+def test_header_object_in_an_address_header_is_refused():
+    from email.header import Header
+
+    msg = make_text_part("Hola")
+    msg["To"] = Header("José Núñez <jose.nunez@example.com>", "utf-8")
+    with pytest.raises(HeaderError, match="Header object"):
+        as_smtp_bytes(msg)
+
+
+def test_address_header_without_an_address_is_refused():
+    msg = make_text_part("Hola")
+    msg["To"] = "Jose Nunez"
+    with pytest.raises(HeaderError, match="local-part@domain"):
+        as_smtp_bytes(msg)
+
+
+def test_empty_group_is_a_valid_address_header():
+    msg = make_text_part("Hola")
+    msg["From"] = "pedidos@tienda.example.com"
+    msg["To"] = "undisclosed-recipients:;"
+    assert b"To: undisclosed-recipients:;\r\n" in as_smtp_bytes(msg)

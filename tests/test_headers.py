@@ -453,3 +453,35 @@ def test_non_ascii_domain_goes_out_in_its_ascii_idna_form(new_message, parse, as
     address = parse(msg)["To"].addresses[0]
     assert address.display_name == "Jürgen Müller"
     assert address.addr_spec == "juergen@xn--mnchen-3ya.example"
+
+
+# --------------------------------------------------------------------------- header names and message identifiers
+
+
+@pytest.mark.parametrize("name", ["X-Foo\r\nBcc", "X-Foo\nBcc", "Subject\r"])
+def test_line_break_in_a_header_name_is_injection(name):
+    with pytest.raises(HeaderInjectionError) as info:
+        set_header(make_text_part("Hola"), name, "evil@example.net")
+    assert "header name" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["X Campaign", "X-Campaign:", "", "Asunto-ñ"])
+def test_header_name_outside_rfc5322_ftext_is_refused(name):
+    with pytest.raises(HeaderError, match="field name"):
+        set_header(make_text_part("Hola"), name, "otoño")
+
+
+def test_header_name_injected_behind_the_helpers_back_is_refused_on_the_wire():
+    msg = make_text_part("Hola")
+    msg["X-Foo\r\nBcc"] = "evil@example.net"
+    with pytest.raises(HeaderInjectionError):
+        as_smtp_bytes(msg)
+
+
+@pytest.mark.parametrize("message_id", ["pedido-1001", "", "<sin arroba>", "<a b@example.com>", "<ñ@example.com>"])
+def test_message_id_must_be_left_at_right_in_angle_brackets(message_id):
+    msg = make_text_part("Hola")
+    set_header(msg, "From", JOSE)
+    with pytest.raises(HeaderError, match="Message-ID"):
+        add_date_and_message_id(msg, message_id=message_id)
+    assert msg["Message-ID"] is None

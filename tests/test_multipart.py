@@ -372,3 +372,59 @@ def test_inline_image_from_unrecognisable_bytes_asks_for_the_type():
 def test_inline_image_on_a_lone_html_part_says_to_wrap_it_first(png_bytes):
     with pytest.raises(MimeStructureError, match="make_related"):
         add_inline_image(make_html_part(HTML), png_bytes)
+
+
+# --------------------------------------------------------------------------- forwarding keeps the original as written
+
+
+def _modern_original():
+    from email.message import EmailMessage
+
+    original = EmailMessage()
+    original["From"] = "José Núñez <jose.nunez@example.com>"
+    original["To"] = "ayuda@tienda.example.com"
+    original["Bcc"] = "jefa@tienda.example.com"
+    original["Subject"] = "Mi pedido no ha llegado"
+    original.set_content("Hola, ¿dónde está mi pedido?\n")  # 8bit under policy.default
+    return original
+
+
+def test_forwarding_an_email_message_keeps_its_non_ascii_from_intact(parse):
+    forwarded = parse(make_forward(_modern_original(), note="Reenvío la queja."))
+    inner = forwarded.get_payload()[1].get_payload()[0]
+    sender = inner["From"].addresses[0]
+    assert (sender.display_name, sender.addr_spec) == ("José Núñez", "jose.nunez@example.com")
+    assert inner["From"].defects == ()
+    assert inner.get_content().replace("\r\n", "\n") == "Hola, ¿dónde está mi pedido?\n"
+
+
+def test_forwarding_drops_the_originals_bcc():
+    wire = as_smtp_bytes(make_forward(_modern_original()))
+    assert b"jefa@tienda.example.com" not in wire
+    assert b"bcc:" not in wire.lower()
+
+
+def test_forwarded_part_has_no_boundary_and_declares_8bit_content():
+    forward = make_forward(_modern_original())
+    as_smtp_bytes(forward)
+    part = forward.get_payload()[0]
+    assert part.get_content_type() == "message/rfc822"
+    assert part.get_param("boundary") is None
+    assert part["Content-Transfer-Encoding"] == "8bit"
+
+
+# --------------------------------------------------------------------------- Content-ID syntax and cid: URLs
+
+
+@pytest.mark.parametrize("cid", ["logo2", "my logo@x y", "<ñ@example.com>"])
+def test_content_id_must_be_left_at_right(cid, png_bytes):
+    from mimekit import HeaderError
+
+    with pytest.raises(HeaderError, match="Content-ID"):
+        add_inline_image(make_related(HTML), png_bytes, cid=cid)
+
+
+def test_cid_url_percent_encodes_and_find_cid_references_decodes():
+    url = cid_url("<100%#1@tienda.example.com>")
+    assert url == "cid:100%25%231@tienda.example.com"
+    assert find_cid_references(f'<img src="{url}">') == ["<100%#1@tienda.example.com>"]

@@ -273,3 +273,37 @@ def test_binary_part_keeps_content_type_first_with_the_file_name_in_it():
     part = make_binary_part(b"%PDF-1.4", "application/pdf", filename="factura-Núñez.pdf")
     first_header = part.as_string().splitlines()[0]
     assert first_header == "Content-Type: application/pdf; name*=utf-8''factura-N%C3%BA%C3%B1ez.pdf"
+
+
+# --------------------------------------------------------------------------- what the checks refuse early
+
+
+def test_text_attachment_from_utf8_bytes_declares_its_charset():
+    part = make_binary_part("héllo, José".encode("utf-8"), "text/plain", filename="nota.txt")
+    assert part.get_content_charset() == "utf-8"
+    assert part.get_payload(decode=True).decode(part.get_content_charset()) == "héllo, José"
+
+
+def test_text_attachment_in_an_unknown_charset_gets_no_guessed_charset():
+    part = make_binary_part("héllo".encode("latin-1"), "text/plain", filename="nota.txt")
+    assert part.get_param("charset") is None
+
+
+@pytest.mark.parametrize("mime_type", ["text/plain\r\nBcc: x@example.net", "text/ plain", "image/png; x=y"])
+def test_mime_type_with_more_than_type_and_subtype_is_refused(mime_type):
+    with pytest.raises(ValueError, match="MIME type"):
+        guess_mime_type("a.txt", mime_type)
+
+
+def test_text_part_subtype_must_be_a_bare_subtype():
+    with pytest.raises(ValueError, match="subtype"):
+        make_text_part("<p>hola</p>", "html; charset=latin1")
+
+
+def test_text_with_nul_is_not_sent_as_7bit():
+    assert choose_cte("abc\x00def") != "7bit"
+
+
+def test_file_name_too_long_for_one_header_line_is_refused_when_the_part_is_made():
+    with pytest.raises(MimeStructureError, match="Shorten"):
+        make_binary_part(b"x", "text/plain", filename="ñ" * 200 + ".txt")

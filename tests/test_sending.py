@@ -13,7 +13,11 @@ from mimekit import (
     SMTPDeliveryError,
     SMTPSession,
     as_smtp_bytes,
+    add_attachment,
+    make_mixed,
+    make_text_part,
     send_message,
+    set_header,
 )
 from mimekit.shop import build_order_confirmation
 
@@ -193,3 +197,93 @@ def test_server_stopped_before_sending_is_a_delivery_error(smtp_server, text_mes
     with pytest.raises(SMTPDeliveryError, match=f":{port}"):
         send_message(text_message(), port=port, timeout=5)
 
+
+
+# --------------------------------------------------------------------------- envelope overrides, size, 8-bit bodies
+
+
+def test_empty_rcpt_tos_is_an_error_not_a_silent_success(smtp_server, text_message):
+    with SMTPSession(port=smtp_server.port, timeout=5) as session:
+        with pytest.raises(ValueError, match="rcpt_tos is empty"):
+            session.send(text_message(), rcpt_tos=[])
+    assert len(smtp_server.inbox) == 0
+
+
+def test_rcpt_tos_as_one_str_is_one_recipient(smtp_server, text_message):
+    with SMTPSession(port=smtp_server.port, timeout=5) as session:
+        result = session.send(text_message(), rcpt_tos="ana@example.org")
+    assert result.accepted == ["ana@example.org"]
+
+
+def test_explicit_envelope_works_for_a_message_without_to_or_from(smtp_server):
+    msg = make_text_part("Aviso interno\n")
+    set_header(msg, "Subject", "Sin destinatarios en la cabecera")
+    msg["Message-ID"] = "<aviso-1@tienda.example.com>"
+    with SMTPSession(port=smtp_server.port, timeout=5) as session:
+        result = session.send(msg, mail_from="avisos@tienda.example.com", rcpt_tos=["ana@example.org"])
+    captured = smtp_server.inbox.wait_for(1)[0]
+    assert (captured.mail_from, captured.rcpt_tos) == ("avisos@tienda.example.com", ("ana@example.org",))
+    assert result.ok
+
+
+def test_message_over_the_size_limit_is_reported_as_too_large():
+    from mimekit import EmbeddedServer
+
+    with EmbeddedServer(data_size_limit=2_000) as server:
+        msg = make_mixed("Adjunto la factura.\n")
+        add_attachment(msg, b"\x00" * 5_000, filename="factura.pdf")
+        set_header(msg, "From", "pedidos@tienda.example.com")
+        set_header(msg, "To", JOSE)
+        with pytest.raises(SMTPDeliveryError, match="too large") as info:
+            send_message(msg, port=server.port, timeout=5)
+    assert info.value.code == 552
+    assert "2,000" in str(info.value)
+    assert "sender" not in str(info.value)
+
+
+class _RecordMailOptions:
+    """Wraps the server's handler and keeps the options each MAIL FROM carried."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.mail_options: list[list[str]] = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mail_options.append(list(mail_options))
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        return await self.inner.handle_DATA(server, session, envelope)
+
+
+def test_8bit_body_is_announced_with_body_8bitmime_and_arrives_intact():
+    from email.message import EmailMessage
+
+    from mimekit import EmbeddedServer
+
+    msg = EmailMessage()
+    msg["From"] = "pedidos@tienda.example.com"
+    msg["To"] = JOSE
+    msg["Subject"] = "Ocho bits"
+    msg.set_content("Añadimos tu pedido al envío de mañana.\n")  # policy.default: 8bit
+    assert msg["Content-Transfer-Encoding"] == "8bit"
+    server = EmbeddedServer()
+    recorder = server.handler = _RecordMailOptions(server.handler)
+    with server:
+        send_message(msg, port=server.port, timeout=5)
+        captured = server.inbox.wait_for(1)[0]
+    assert "BODY=8BITMIME" in recorder.mail_options[0]
+    assert captured.raw == as_smtp_bytes(msg)
+    assert captured.message.get_content().replace("\r\n", "\n") == "Añadimos tu pedido al envío de mañana.\n"
+
+
+def test_7bit_body_is_sent_without_body_parameter(text_message):
+    from mimekit import EmbeddedServer
+
+    server = EmbeddedServer()
+    recorder = server.handler = _RecordMailOptions(server.handler)
+    with server:
+        send_message(text_message(), port=server.port, timeout=5)
+    assert not any(o.startswith("BODY=") for o in recorder.mail_options[0])

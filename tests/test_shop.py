@@ -372,3 +372,51 @@ def test_payment_error_for_too_many_digits_never_echoes_them():
         Payment("Visa", "42424242424")  # 11 digits: not a card number, not 4 digits either
     assert "42424242424" not in str(info.value)
     assert "11 digits" in str(info.value)
+
+
+# --------------------------------------------------------------------------- bad model values fail where they enter
+
+
+@pytest.mark.parametrize("amount", ["19,95", "1.234,56"])
+def test_money_with_a_decimal_comma_says_to_write_a_dot(amount):
+    with pytest.raises(ValueError, match="with a dot"):
+        Money(amount)
+
+
+@pytest.mark.parametrize("amount", ["abc", "NaN", "Infinity", "-Infinity"])
+def test_money_that_is_not_a_finite_number_is_refused(amount):
+    with pytest.raises(ValueError, match="Money"):
+        Money(amount)
+
+
+def test_money_refuses_a_bool():
+    with pytest.raises(TypeError):
+        Money(True)
+
+
+@pytest.mark.parametrize("price", [19.95, Decimal("19.95"), "19.95"])
+def test_line_item_price_must_be_money(price):
+    with pytest.raises(TypeError, match="Money"):
+        LineItem("CAM-ALG-M", "Camiseta", price, 1)
+
+
+@pytest.mark.parametrize(("rate", "error"), [(Decimal("21"), ValueError), ("0.21", TypeError), (0.21, TypeError)])
+def test_tax_rate_must_be_a_decimal_fraction(rate, error):
+    with pytest.raises(error, match="tax_rate"):
+        dataclasses.replace(sample_order(), tax_rate=rate)
+
+
+def test_unknown_customer_locale_is_refused_when_the_customer_is_made():
+    with pytest.raises(ValueError, match="xx_YY"):
+        Customer("José Núñez", "jose.nunez@example.com", locale="xx_YY")
+
+
+def test_card_number_in_the_brand_field_is_refused_without_echoing_it():
+    with pytest.raises(CardNumberError) as info:
+        Payment("4242424242424242", "4242")
+    assert "4242424242424242" not in str(info.value)
+
+
+def test_last4_in_other_scripts_digits_is_refused():
+    with pytest.raises(ValueError, match="last 4"):
+        Payment("Visa", "٤٢٤٢")  # Arabic-Indic digits

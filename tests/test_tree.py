@@ -170,3 +170,13 @@ def test_load_message_of_a_path_through_a_file_names_the_path(tmp_path):
 def test_load_message_refuses_message_text_given_as_str():
     with pytest.raises(TypeError, match="encode"):
         load_message("Subject: Hola\nFrom: ana@example.org\n\nHola\n")
+
+
+def test_header_defects_are_shown_under_their_part():
+    msg = load_message(
+        b"From: =?utf-8?b?!!!?= <a@example.com>\r\nTo: <<<@@>>>\r\nDate: yesterday\r\nSubject: x\r\n\r\nbody\r\n"
+    )
+    tree = render_tree(msg)
+    assert "! From: InvalidBase64CharactersDefect" in tree
+    assert "! To: InvalidHeaderDefect" in tree
+    assert "! Date: InvalidDateDefect" in tree

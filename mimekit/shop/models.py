@@ -6,8 +6,8 @@ where it enters, not in the middle of an e-mail template:
 * money is :class:`decimal.Decimal` with an ISO 4217 currency, never ``float``
   (``0.1 + 0.2 != 0.3`` is no way to run a till);
 * a payment keeps the card brand and the last 4 digits only: a whole card
-  number is refused (PCI DSS requirement 3.4), because an e-mail is copied to
-  servers, phones and backups nobody controls;
+  number is refused (PCI DSS v4.0 requirements 3.4.1 and 4.2.2), because an
+  e-mail is copied to servers, phones and backups nobody controls;
 * addresses are validated (:func:`mimekit.headers.validate_address`).
 """
 
@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency
 
 from ..errors import CardNumberError
@@ -52,7 +53,20 @@ class Money:
                 f"Money({self.amount!r}): floats cannot hold most decimal amounts exactly; "
                 f"pass a str or Decimal, e.g. Money('{self.amount}')."
             )
-        object.__setattr__(self, "amount", Decimal(self.amount))
+        if isinstance(self.amount, bool) or not isinstance(self.amount, (Decimal, int, str)):
+            raise TypeError(f"Money takes a Decimal, an int or a str such as '19.95', not {type(self.amount).__name__}.")
+        if isinstance(self.amount, str) and "," in self.amount:
+            raise ValueError(
+                f"Money({self.amount!r}): write amounts with a dot and no thousands separator, "
+                "e.g. Money('1234.56'); the comma of '1.234,56 €' is how es_ES shows it, not how Python reads it."
+            )
+        try:
+            amount = Decimal(self.amount)
+        except InvalidOperation as exc:
+            raise ValueError(f"Money({self.amount!r}): not a number; write it like '19.95'.") from exc
+        if not amount.is_finite():
+            raise ValueError(f"Money({self.amount!r}): an amount must be a finite number.")
+        object.__setattr__(self, "amount", amount)
         if not re.fullmatch(r"[A-Z]{3}", self.currency):
             raise ValueError(f"currency={self.currency!r} is not an ISO 4217 code such as 'EUR' or 'USD'.")
 
@@ -105,6 +119,12 @@ class Customer:
     def __post_init__(self) -> None:
         check_header_value("To", self.name)
         validate_address(self.email, header="To")
+        try:
+            Locale.parse(self.locale)
+        except (ValueError, TypeError, UnknownLocaleError) as exc:
+            raise ValueError(
+                f"locale={self.locale!r} is not a locale Babel knows; use a code such as 'es_ES' or 'en_US'."
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -141,7 +161,12 @@ class LineItem:
     quantity: int = 1
 
     def __post_init__(self) -> None:
-        if not isinstance(self.quantity, int) or self.quantity < 1:
+        if not isinstance(self.unit_price, Money):
+            raise TypeError(
+                f"unit_price for {self.sku} must be Money, e.g. Money('19.95', 'EUR'), "
+                f"not {type(self.unit_price).__name__}."
+            )
+        if not isinstance(self.quantity, int) or isinstance(self.quantity, bool) or self.quantity < 1:
             raise ValueError(f"quantity={self.quantity!r} for {self.sku}: a line needs a whole number ≥ 1.")
 
     @property
@@ -167,14 +192,22 @@ class Payment:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "last4", str(self.last4))
+        brand_digits = re.sub(r"\D", "", str(self.brand))
+        if brand_digits:
+            raise CardNumberError(
+                f"The card brand holds {len(brand_digits)} digits; a brand is a name such as 'Visa' "
+                "or 'Mastercard'. Did the card number go in the wrong field? Only the last 4 digits "
+                "belong in an e-mail (PCI DSS v4.0 requirements 3.4.1 and 4.2.2)."
+            )
         digits = re.sub(r"\D", "", self.last4)  # any separator: spaces, dashes, dots …
         if len(digits) >= 12:
             raise CardNumberError(
                 f"That looks like a whole card number ({len(digits)} digits). Pass only the last 4 "
-                f"digits, Payment({self.brand!r}, {digits[-4:]!r}): an e-mail is stored in many places "
-                "and PCI DSS (requirement 3.4) forbids showing a full card number."
+                f"digits, Payment({self.brand!r}, {digits[-4:]!r}): an e-mail is copied to many places, "
+                "and PCI DSS v4.0 forbids showing a full card number (requirement 3.4.1) or sending "
+                "one by end-user messaging such as e-mail (requirement 4.2.2)."
             )
-        if not re.fullmatch(r"\d{4}", self.last4):
+        if not re.fullmatch(r"[0-9]{4}", self.last4):
             given = f"{len(digits)} digits" if len(digits) > 4 else repr(self.last4)  # never echo a long number
             raise ValueError(f"last4 got {given}: give exactly the last 4 digits of the card, e.g. '4242'.")
 
@@ -210,8 +243,14 @@ class Order:
             raise ValueError(f"Order {self.number} mixes currencies {sorted(currencies)}.")
         if self.placed_at.tzinfo is None:
             raise ValueError("placed_at must be timezone-aware, e.g. datetime(..., tzinfo=timezone.utc).")
-        if isinstance(self.tax_rate, float):
-            raise TypeError("tax_rate must be a Decimal such as Decimal('0.21'), not a float.")
+        if not isinstance(self.tax_rate, Decimal):
+            raise TypeError(f"tax_rate must be a Decimal such as Decimal('0.21'), not {type(self.tax_rate).__name__}.")
+        if not Decimal(0) <= self.tax_rate < Decimal(1):
+            raise ValueError(
+                f"tax_rate={self.tax_rate}: give the rate as a fraction, Decimal('0.21') for 21 %."
+            )
+        if not isinstance(self.shipping, Money):
+            raise TypeError(f"shipping must be Money, not {type(self.shipping).__name__}.")
 
     @property
     def currency(self) -> str:

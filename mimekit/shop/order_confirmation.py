@@ -16,6 +16,7 @@ transactional e-mail: no List-Unsubscribe, it is not marketing.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from email.mime.multipart import MIMEMultipart
 from urllib.parse import quote
 
@@ -57,7 +58,8 @@ def build_order_confirmation(
     """
     locale = order.customer.locale
     subject = order_confirmation_subject(order)
-    logo_cid = f"<logo.order-{order.number}@{shop.domain}>"
+    safe_number = re.sub(r"[^A-Za-z0-9.-]+", "-", order.number)  # Content-IDs allow no spaces or slashes
+    logo_cid = f"<logo.order-{safe_number}@{shop.domain}>"
     context = {
         "shop": shop,
         "order": order,
