@@ -69,7 +69,7 @@ def test_demo_sends_captures_prints_the_tree_and_saves_the_bytes(tmp_path):
     saved = out / "01-order-confirmation.eml"
     raw = saved.read_bytes()
     msg = load_message(raw)
-    assert msg["Subject"] == "Your order 1001 is confirmed"
+    assert msg["Subject"] == "Tu pedido 1001 está confirmado"
     assert msg["To"].addresses[0].display_name == "José Núñez"
     assert [p.get_content_type() for p in msg.walk()] == [
         "multipart/alternative",
@@ -113,7 +113,7 @@ def test_inspect_prints_headers_tree_and_legend(saved_eml):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == str(saved_eml)
-    assert "  Subject:    Your order 1001 is confirmed" in lines
+    assert "  Subject:    Tu pedido 1001 está confirmado" in lines
     assert "  To:         José Núñez <jose.nunez@example.com>" in lines
     assert_tree_printed(result.stdout)
     assert render_tree(load_message(saved_eml), explain_types=True) in result.stdout

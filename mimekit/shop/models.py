@@ -1,4 +1,4 @@
-"""The shop as data: money, customers, addresses, orders and payments.
+"""The shop as data: money, customers, products, orders, payments, shipments, carts, campaigns, account events.
 
 Plain frozen dataclasses, checked when they are made so that a bad value fails
 where it enters, not in the middle of an e-mail template:
@@ -14,8 +14,11 @@ where it enters, not in the middle of an e-mail template:
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
@@ -24,7 +27,26 @@ from babel.numbers import format_currency
 from ..errors import CardNumberError
 from ..headers import check_header_value, validate_address
 
-__all__ = ["Address", "Customer", "LineItem", "Money", "Order", "Payment", "Shop"]
+__all__ = [
+    "AccountCreated",
+    "AccountDetailsUpdated",
+    "Address",
+    "Campaign",
+    "CampaignText",
+    "Cart",
+    "CartItem",
+    "Customer",
+    "FieldChange",
+    "LineItem",
+    "Money",
+    "Order",
+    "PasswordChanged",
+    "Payment",
+    "Product",
+    "Shipment",
+    "ShipmentStatus",
+    "Shop",
+]
 
 _CENT = Decimal("0.01")
 
@@ -110,11 +132,25 @@ class Address:
 
 @dataclass(frozen=True)
 class Customer:
-    """Somebody who buys: a display name (any script), an e-mail address, a locale (``es_ES``, ``en_US``)."""
+    """Somebody who buys: a display name (any script), an e-mail address, a locale (``es_ES``, ``en_US``).
+
+    *marketing_consent* is whether the customer opted in to marketing mail
+    (newsletters, cart reminders); *unsubscribed* is whether they later used an
+    unsubscribe link. Marketing mail goes only to customers with consent who
+    have not unsubscribed (:attr:`may_receive_marketing`); transactional mail
+    (orders, shipping, account) goes to everyone.
+    """
 
     name: str
     email: str
     locale: str = "es_ES"
+    marketing_consent: bool = False
+    unsubscribed: bool = False
+
+    @property
+    def may_receive_marketing(self) -> bool:
+        """True when marketing mail may be sent: consent given and not unsubscribed."""
+        return self.marketing_consent and not self.unsubscribed
 
     def __post_init__(self) -> None:
         check_header_value("To", self.name)
@@ -129,7 +165,15 @@ class Customer:
 
 @dataclass(frozen=True)
 class Shop:
-    """The sender: name and From address, support address, postal address, web site, logo (PNG bytes)."""
+    """The sender: name and From address, support address, postal address, web site, logo (PNG bytes).
+
+    *unsubscribe_email* receives ``mailto:`` unsubscribe requests (the second
+    form of ``List-Unsubscribe``, RFC 2369); it defaults to
+    ``unsubscribe@<domain>``. *signing_key* signs the tokens in unsubscribe
+    links so nobody can unsubscribe somebody else by guessing a URL; keep a
+    real one out of the code (an environment variable, a secrets store).
+    *timezone* (IANA name) is where e-mails show times of day.
+    """
 
     name: str
     email: str
@@ -137,6 +181,9 @@ class Shop:
     postal_address: str
     base_url: str
     logo_png: bytes = field(repr=False, default=b"")
+    unsubscribe_email: str = ""
+    signing_key: bytes = field(repr=False, default=b"")
+    timezone: str = "Europe/Madrid"
 
     def __post_init__(self) -> None:
         check_header_value("From", self.name)
@@ -144,6 +191,23 @@ class Shop:
         validate_address(self.support_email, header="Reply-To")
         if not self.base_url.startswith("https://"):
             raise ValueError(f"base_url={self.base_url!r}: links in e-mail should use https://.")
+        if not self.unsubscribe_email:
+            object.__setattr__(self, "unsubscribe_email", f"unsubscribe@{self.domain}")
+        validate_address(self.unsubscribe_email, header="List-Unsubscribe")
+
+    def url(self, *segments: str, **query: str) -> str:
+        """An absolute https link into the shop; each path segment and the query %-encoded (RFC 3986).
+
+        A segment holding ``/``, ``?`` or ``&`` stays one segment, so data can
+        never change which page a link opens.
+
+        >>> shop = Shop("T", "a@example.com", "b@example.com", "", "https://tienda.example.com")
+        >>> shop.url("orders", "A/1 2", t="x&y")
+        'https://tienda.example.com/orders/A%2F1%202?t=x%26y'
+        """
+        path = "/".join(quote(segment, safe="") for segment in segments)
+        link = f"{self.base_url.rstrip('/')}/{path}"
+        return f"{link}?{urlencode(query)}" if query else link
 
     @property
     def domain(self) -> str:
@@ -267,3 +331,203 @@ class Order:
     @property
     def total(self) -> Money:
         return self.subtotal + self.shipping + self.tax
+
+
+@dataclass(frozen=True)
+class Product:
+    """Something the shop sells: SKU, name, current price, a product photo (PNG bytes) and its page."""
+
+    sku: str
+    name: str
+    price: Money
+    image_png: bytes = field(repr=False, default=b"")
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.price, Money):
+            raise TypeError(f"price for {self.sku} must be Money, e.g. Money('19.95'), not {type(self.price).__name__}.")
+
+
+class ShipmentStatus(str, enum.Enum):
+    """Where a parcel is, in the carrier's usual steps."""
+
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """A parcel on its way: which order, which items, which carrier and tracking number.
+
+    *tracking_url_template* is the carrier's https tracking page with a
+    ``{number}`` placeholder; :attr:`tracking_url` fills it with the tracking
+    number %-encoded, so a number holding ``&``, ``/`` or spaces cannot change
+    the link's meaning.
+    """
+
+    order: Order
+    items: tuple[LineItem, ...]
+    carrier: str
+    tracking_number: str
+    tracking_url_template: str
+    status: ShipmentStatus
+    shipped_at: _dt.datetime
+    estimated_delivery: _dt.date
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", tuple(self.items))
+        object.__setattr__(self, "status", ShipmentStatus(self.status))
+        if not self.items:
+            raise ValueError(f"Shipment {self.tracking_number!r} holds no items.")
+        if not self.tracking_url_template.startswith("https://") or "{number}" not in self.tracking_url_template:
+            raise ValueError(
+                f"tracking_url_template={self.tracking_url_template!r}: give the carrier's https URL "
+                "with a {number} placeholder, e.g. 'https://envios.example.net/seguimiento?n={number}'."
+            )
+        if self.shipped_at.tzinfo is None:
+            raise ValueError("shipped_at must be timezone-aware.")
+
+    @property
+    def tracking_url(self) -> str:
+        """The tracking link, the number %-encoded (RFC 3986 §2.1)."""
+        return self.tracking_url_template.replace("{number}", quote(self.tracking_number, safe=""))
+
+
+@dataclass(frozen=True)
+class CartItem:
+    """A product in a cart, and how many."""
+
+    product: Product
+    quantity: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.quantity, int) or isinstance(self.quantity, bool) or self.quantity < 1:
+            raise ValueError(f"quantity={self.quantity!r} for {self.product.sku}: a whole number ≥ 1.")
+
+    @property
+    def total(self) -> Money:
+        return self.product.price * self.quantity
+
+
+@dataclass(frozen=True)
+class Cart:
+    """A shopping cart: whose, what, when it last changed, and whether it was bought or already reminded.
+
+    *token* identifies the cart in the resume-checkout link; it must be random
+    and unguessable (``secrets.token_urlsafe()``), since the link restores the
+    cart without a password.
+    """
+
+    token: str
+    customer: Customer
+    items: tuple[CartItem, ...]
+    updated_at: _dt.datetime
+    purchased: bool = False
+    reminded_at: _dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", tuple(self.items))
+        if self.updated_at.tzinfo is None:
+            raise ValueError("updated_at must be timezone-aware.")
+
+    @property
+    def subtotal(self) -> Money:
+        currency = self.items[0].product.price.currency if self.items else "EUR"
+        return sum((item.total for item in self.items), Money("0", currency))
+
+
+@dataclass(frozen=True)
+class CampaignText:
+    """What a campaign says in one language: subject, preheader, and the introduction paragraph.
+
+    The preheader is the short text mail clients show after the subject in
+    the message list; it is the second line of the subject, so write it.
+    """
+
+    subject: str
+    preheader: str
+    intro: str
+
+    def __post_init__(self) -> None:
+        check_header_value("Subject", self.subject)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A marketing e-mail sent to many customers, in each customer's language.
+
+    *slug* names the campaign in links and List-Unsubscribe tokens
+    (``otono-2026``); *texts* holds a :class:`CampaignText` per locale
+    (``{"es_ES": …, "en_US": …}``); *featured* the products shown.
+    *unsubscribe_url* is the https page that takes one-click unsubscribe
+    requests (RFC 8058); each recipient's link adds their own signed token.
+    """
+
+    slug: str
+    texts: Mapping[str, CampaignText]
+    featured: tuple[Product, ...]
+    unsubscribe_url: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "featured", tuple(self.featured))
+        object.__setattr__(self, "texts", dict(self.texts))
+        if not re.fullmatch(r"[a-z0-9-]+", self.slug):
+            raise ValueError(f"slug={self.slug!r}: use lowercase ASCII letters, digits and '-'.")
+        if not self.texts:
+            raise ValueError(f"Campaign {self.slug!r} has no texts; give one CampaignText per locale.")
+        if not self.unsubscribe_url.startswith("https://"):
+            raise ValueError(
+                f"unsubscribe_url={self.unsubscribe_url!r}: RFC 8058 one-click unsubscribe needs an https URL."
+            )
+
+    def text_for(self, locale: str) -> CampaignText:
+        """The campaign's text in *locale*; ``KeyError`` naming the locales it has when missing."""
+        try:
+            return self.texts[locale]
+        except KeyError:
+            raise KeyError(
+                f"Campaign {self.slug!r} has no text for {locale!r}; it has {sorted(self.texts)}."
+            ) from None
+
+
+@dataclass(frozen=True)
+class AccountCreated:
+    """A new account was opened."""
+
+    customer: Customer
+    created_at: _dt.datetime
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    """The account's password was changed: when, and from which device (never the password itself)."""
+
+    customer: Customer
+    changed_at: _dt.datetime
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed account field. *sensitive* fields (e-mail, phone) are shown masked in e-mails."""
+
+    field: str
+    old: str
+    new: str
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class AccountDetailsUpdated:
+    """Account details changed: which fields, from what to what."""
+
+    customer: Customer
+    updated_at: _dt.datetime
+    changes: tuple[FieldChange, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(self.changes))
+        if not self.changes:
+            raise ValueError("AccountDetailsUpdated needs at least one FieldChange.")

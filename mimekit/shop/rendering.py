@@ -1,38 +1,95 @@
-"""Jinja2 templates for the shop's e-mails, shipped inside the package.
+"""Templates, translations and CSS inlining for the shop's e-mails.
 
-HTML templates (``*.html``) are autoescaped: a product called
-``<b>Tom & Jerry</b>`` shows as those characters, not as bold text, and a
-customer cannot inject markup or scripts into the e-mail. Text templates
-(``*.txt``) are not escaped: there is no markup to break.
+Every e-mail is three Jinja2 templates in ``templates/<kind>/``: ``subject.txt``,
+``body.txt`` and ``body.html``, which extend the shared layouts ``base.txt`` and
+``base.html`` (logo, footer with the shop's postal address and support contact,
+unsubscribe link for marketing mail).
 
-Filters available in every template:
+* **Escaping.** HTML templates are autoescaped: a product called
+  ``<b>Tom & Jerry</b>`` shows as those characters, and a customer cannot
+  inject markup into the e-mail. Text templates are not escaped: there is no
+  markup to break.
+* **Languages.** Templates are written in English with ``{% trans %}`` blocks
+  and ``_()``; the Spanish text lives in gettext catalogs under
+  ``locale/es/LC_MESSAGES/*.po``, read with Babel. The customer's locale
+  (``es_ES``, ``en_US``) picks the catalog, and Babel formats money, dates and
+  percentages the local way (CLDR): ``1.234,56 €`` / ``€1,234.56``.
+* **CSS.** ``body.html`` styles its elements with classes in a ``<style>``
+  block, which many mail clients drop; :func:`inline_css` moves every rule
+  into ``style=""`` attributes with the ``css-inline`` package, keeping only
+  ``@media`` rules (for phones) in the head.
 
-``money(locale)``
-    a :class:`~mimekit.shop.models.Money` formatted for the locale with Babel.
-``date(locale)``
-    a datetime as a medium date for the locale (``2 nov 2026`` / ``Nov 2, 2026``).
-``percent(locale)``
-    a Decimal rate as a percentage for the locale (``21 %`` / ``21%``).
+Filters available in every template, already bound to the e-mail's locale:
+``money`` (a :class:`~mimekit.shop.models.Money`), ``date`` (a date or
+datetime, medium format: ``2 nov 2026`` / ``Nov 2, 2026``), ``datetime`` (date
+and time in the shop's time zone), ``percent`` (a Decimal rate: ``21 %`` / ``21%``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import io
 from functools import lru_cache
+from importlib.resources import files
 from typing import Any
 
+import css_inline
 import jinja2
-from babel.dates import format_date
+from babel import Locale
+from babel.dates import format_date, format_datetime, get_timezone
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.numbers import format_percent
+from babel.support import NullTranslations, Translations
 
 from .models import Money
 
-__all__ = ["render_template", "template_environment"]
+__all__ = ["SUPPORTED_LOCALES", "inline_css", "render_template", "template_environment", "translations"]
+
+#: The locales the shop writes in; English is the templates' own language.
+SUPPORTED_LOCALES = ("en_US", "es_ES")
+
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
 @lru_cache(maxsize=None)
-def template_environment() -> jinja2.Environment:
-    """Return the shared Jinja2 environment: package templates, HTML autoescaped, undefined names fail."""
+def translations(locale: str) -> NullTranslations:
+    """Return the gettext translations for *locale*, read from the package's ``.po`` catalogs.
+
+    English (``en_*``) needs none. Every ``*.po`` file under
+    ``locale/<language>/LC_MESSAGES/`` is read and merged, so each e-mail can
+    keep its own catalog. Raises ``ValueError`` for a locale outside
+    :data:`SUPPORTED_LOCALES`.
+    """
+    if locale not in SUPPORTED_LOCALES:
+        raise ValueError(
+            f"The shop writes e-mails in {', '.join(SUPPORTED_LOCALES)}, not {locale!r}; "
+            "set Customer.locale to one of them."
+        )
+    language = Locale.parse(locale).language
+    merged: NullTranslations = NullTranslations()
+    if language == "en":
+        return merged
+    folder = files("mimekit.shop").joinpath("locale", language, "LC_MESSAGES")
+    for po in sorted((p for p in folder.iterdir() if p.name.endswith(".po")), key=lambda p: p.name):
+        catalog = read_po(io.StringIO(po.read_text(encoding="utf-8")), locale=language)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        loaded = Translations(compiled, domain="mimekit")
+        if isinstance(merged, Translations):
+            merged.merge(loaded)
+        else:
+            merged = loaded
+    return merged
+
+
+@lru_cache(maxsize=None)
+def template_environment(locale: str, timezone: str = "Europe/Madrid") -> jinja2.Environment:
+    """Return the Jinja2 environment for *locale*: package templates, HTML autoescaped, undefined names fail.
+
+    *timezone* (an IANA name) is where the ``datetime`` filter shows times.
+    """
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("mimekit.shop", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -40,19 +97,38 @@ def template_environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["money"] = lambda value, locale: Money.format(value, locale)
-    env.filters["date"] = lambda value, locale: format_date(
-        value.date() if isinstance(value, _dt.datetime) else value, format="medium", locale=locale
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    zone = get_timezone(timezone)
+    env.filters["money"] = lambda value: Money.format(value, locale)
+    env.filters["date"] = lambda value: format_date(
+        value.astimezone(zone).date() if isinstance(value, _dt.datetime) else value, format="medium", locale=locale
     )
-    env.filters["percent"] = lambda value, locale: format_percent(value, locale=locale)
+    env.filters["datetime"] = lambda value: format_datetime(value, format="medium", tzinfo=zone, locale=locale)
+    env.filters["percent"] = lambda value: format_percent(value, locale=locale)
+    env.globals["locale"] = locale
+    env.globals["language"] = Locale.parse(locale).language
     return env
 
 
-def render_template(name: str, **context: Any) -> str:
-    """Render the package template *name* (e.g. ``"order_confirmation.html"``) with *context*.
+def render_template(name: str, locale: str, **context: Any) -> str:
+    """Render the package template *name* (e.g. ``"order_confirmation/body.html"``) in *locale*.
 
-    Raises ``jinja2.TemplateNotFound`` for an unknown name and
-    ``jinja2.UndefinedError`` when the template uses a name *context* lacks.
+    Raises ``jinja2.TemplateNotFound`` for an unknown name, ``jinja2.UndefinedError``
+    when the template uses a name *context* lacks, ``ValueError`` for an
+    unsupported locale.
     """
-    return template_environment().get_template(name).render(**context)
+    return template_environment(locale).get_template(name).render(**context)
+
+
+def inline_css(html: str) -> str:
+    """Move the CSS of ``<style>`` blocks into ``style=""`` attributes; keep ``@media`` rules.
+
+    Gmail, Outlook and others drop or ignore ``<style>`` in many cases, so
+    styles that must survive go inline. Remote stylesheets are never fetched.
+
+    >>> inline_css('<html><head><style>p { color: red }</style></head><body><p>Hola</p></body></html>')
+    '<html><head></head><body><p style="color: red;">Hola</p></body></html>'
+    """
+    return _INLINER.inline(html)

@@ -1,0 +1,146 @@
+"""From templates and data to a finished MIME message: the assembly every shop e-mail shares.
+
+:func:`compose` renders ``templates/<kind>/subject.txt``, ``body.txt`` and
+``body.html`` in the customer's language, inlines the HTML's CSS, and builds::
+
+    multipart/alternative
+    ├── text/plain                       body.txt: written for reading
+    └── multipart/related; type="text/html"
+        ├── text/html                    body.html, CSS inlined
+        ├── image/png                    the shop logo, inline, Content-ID <logo.SCOPE@shop-domain>
+        └── image/png …                  any other inline images (product photos), same rule
+
+Headers: From the shop, To the customer (display name RFC 2047-encoded),
+Reply-To the support address, Subject, Date and Message-ID (RFC 5322 §3.6).
+Marketing mail also gets the unsubscribe headers of RFC 2369 and RFC 8058::
+
+    List-Unsubscribe: <https://tienda.example.com/baja?t=…>, <mailto:unsubscribe@tienda.example.com?subject=unsubscribe>
+    List-Unsubscribe-Post: List-Unsubscribe=One-Click
+
+Transactional mail (orders, shipping, account) never carries them: a
+customer cannot opt out of being told that their password changed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.mime.multipart import MIMEMultipart
+from typing import Any
+
+from ..errors import MimeStructureError
+from ..headers import add_date_and_message_id, check_header_value, set_header
+from ..multipart import add_inline_image, cid_url, make_alternative
+from .models import Customer, Shop
+from .rendering import inline_css, template_environment
+
+__all__ = ["InlineImage", "compose", "list_unsubscribe_headers", "unsubscribe_token"]
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image shown inside the HTML: its Content-ID (``<…@…>``), raw PNG/JPEG bytes, a file name."""
+
+    cid: str
+    data: bytes
+    filename: str
+
+    @property
+    def url(self) -> str:
+        """The ``cid:`` URL for ``<img src>`` (RFC 2392)."""
+        return cid_url(self.cid)
+
+
+def unsubscribe_token(shop: Shop, customer: Customer, list_id: str) -> str:
+    """Return the token that proves an unsubscribe link was made by the shop for this customer.
+
+    An HMAC-SHA256 (RFC 2104) of ``list_id`` and the address under the shop's
+    ``signing_key``, hex, first 32 characters: the unsubscribe page recomputes
+    it to check a request, and nobody can forge one for another address.
+    Raises ``ValueError`` when the shop has no signing key.
+    """
+    if not shop.signing_key:
+        raise ValueError(
+            "Shop.signing_key is empty: unsubscribe links must be signed so that nobody can unsubscribe "
+            "someone else. Load a random key (secrets.token_bytes(32)) from configuration."
+        )
+    message = f"{list_id}\x00{customer.email.lower()}".encode("utf-8")
+    return hmac.new(shop.signing_key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def list_unsubscribe_headers(https_url: str, mailto: str) -> dict[str, str]:
+    """The two headers of one-click unsubscribe, as a dict ready to set on a message.
+
+    ``List-Unsubscribe`` lists the https URL first and a ``mailto:`` second,
+    each in angle brackets (RFC 2369 §3.2); ``List-Unsubscribe-Post`` tells the
+    mailbox provider it may POST ``List-Unsubscribe=One-Click`` to the https URL
+    without showing the reader a page (RFC 8058 §3.1).
+    """
+    if not https_url.startswith("https://"):
+        raise ValueError(f"{https_url!r}: RFC 8058 one-click unsubscribe needs an https URL.")
+    check_header_value("List-Unsubscribe", https_url)
+    check_header_value("List-Unsubscribe", mailto)
+    return {
+        "List-Unsubscribe": f"<{https_url}>, <mailto:{mailto}?subject=unsubscribe>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def compose(
+    kind: str,
+    shop: Shop,
+    customer: Customer,
+    context: Mapping[str, Any],
+    *,
+    scope: str,
+    images: Sequence[InlineImage] = (),
+    unsubscribe_url: str | None = None,
+    date: _dt.datetime | None = None,
+    message_id: str | None = None,
+) -> MIMEMultipart:
+    """Build the e-mail *kind* (a folder under ``templates/``) for *customer* from *shop*.
+
+    *context* is passed to the templates together with ``shop``, ``customer``,
+    ``logo_url``, ``unsubscribe_url`` and, for each image, its ``cid:`` URL
+    under ``image_urls[cid]``. *scope* makes the logo's Content-ID unique to
+    this message (``order-1001``, ``cart-…``). *unsubscribe_url* marks the
+    e-mail as marketing: it adds the visible link in the footer and the
+    ``List-Unsubscribe`` headers. *date* / *message_id* fix those headers.
+
+    Raises :class:`MimeStructureError` when the shop has no logo or the subject
+    renders to more than one line, and the errors of
+    :func:`~mimekit.shop.rendering.render_template`.
+    """
+    if not shop.logo_png:
+        raise MimeStructureError(f"Shop {shop.name!r} has no logo_png; every e-mail shows it by Content-ID.")
+    logo = InlineImage(f"<logo.{scope}@{shop.domain}>", shop.logo_png, "logo.png")
+    env = template_environment(customer.locale, shop.timezone)
+    values = {
+        **context,
+        "shop": shop,
+        "customer": customer,
+        "logo_url": logo.url,
+        "image_urls": {image.cid: image.url for image in images},
+        "unsubscribe_url": unsubscribe_url,
+    }
+    subject = env.get_template(f"{kind}/subject.txt").render(values).strip()
+    if "\n" in subject:
+        raise MimeStructureError(f"templates/{kind}/subject.txt rendered to several lines: {subject!r}.")
+    values["subject"] = subject
+    text = env.get_template(f"{kind}/body.txt").render(values)
+    html = inline_css(env.get_template(f"{kind}/body.html").render(values))
+    msg = make_alternative(text, html)
+    for image in (logo, *images):
+        add_inline_image(msg, image.data, cid=image.cid, filename=image.filename)
+    set_header(msg, "From", (shop.name, shop.email))
+    set_header(msg, "To", (customer.name, customer.email))
+    set_header(msg, "Reply-To", (shop.name, shop.support_email))
+    set_header(msg, "Subject", subject)
+    if unsubscribe_url is not None:
+        for name, value in list_unsubscribe_headers(unsubscribe_url, shop.unsubscribe_email).items():
+            set_header(msg, name, value)
+    add_date_and_message_id(msg, date=date, message_id=message_id)
+    return msg
