@@ -1,0 +1,81 @@
+"""Specification of mimekit.shop.rendering: catalogs complete, locales honoured, CSS inlined."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+
+import pytest
+from babel.messages.extract import extract_from_dir
+
+from mimekit.shop.rendering import SUPPORTED_LOCALES, inline_css, template_environment, translations
+
+TEMPLATES = files("mimekit.shop").joinpath("templates")
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+SAME_IN_BOTH = {"Total", "Subtotal", "Subtotal:", "Total:"}  # Spanish writes these the English way
+
+
+def template_msgids() -> dict[str, str]:
+    """Every gettext msgid used in the templates, with the file it first appears in."""
+    found: dict[str, str] = {}
+    for filename, _, message, _, _ in extract_from_dir(
+        str(TEMPLATES),
+        method_map=[("**.html", "jinja2"), ("**.txt", "jinja2")],
+        options_map={"**": {"extensions": "jinja2.ext.i18n"}},
+    ):
+        if isinstance(message, str):
+            found.setdefault(message, filename)
+    return found
+
+
+def test_templates_use_gettext():
+    assert len(template_msgids()) >= 20
+
+
+@pytest.mark.parametrize("msgid", sorted(template_msgids()))
+def test_every_template_string_has_a_spanish_translation_with_the_same_placeholders(msgid):
+    spanish = translations("es_ES").gettext(msgid)
+    if msgid not in SAME_IN_BOTH:
+        assert spanish != msgid, f"{msgid!r} ({template_msgids()[msgid]}) has no Spanish translation"
+    assert sorted(PLACEHOLDER.findall(spanish)) == sorted(PLACEHOLDER.findall(msgid))
+
+
+def test_english_is_the_templates_own_language():
+    assert translations("en_US").gettext("Your order %(number)s is confirmed") == "Your order %(number)s is confirmed"
+
+
+@pytest.mark.parametrize("locale", ["fr_FR", "es", "xx"])
+def test_unsupported_locale_is_refused_naming_the_supported_ones(locale):
+    with pytest.raises(ValueError) as info:
+        translations(locale)
+    for supported in SUPPORTED_LOCALES:
+        assert supported in str(info.value)
+
+
+def test_filters_format_for_the_locale():
+    from decimal import Decimal
+
+    from mimekit.shop import Money
+
+    page = "{{ price|money }} | {{ rate|percent }}"
+    env_es = template_environment("es_ES")
+    env_en = template_environment("en_US")
+    values = {"price": Money(Decimal("1234.56")), "rate": Decimal("0.21")}
+    assert env_es.from_string(page).render(values) == "1.234,56\xa0€ | 21\xa0%"
+    assert env_en.from_string(page).render(values) == "€1,234.56 | 21%"
+
+
+def test_inline_css_moves_rules_into_style_attributes_and_keeps_media_queries():
+    html = (
+        "<html><head><style>.num { text-align: right } @media (max-width: 620px) { .num { color: red } }</style>"
+        '</head><body><table><tr><td class="num">1</td></tr></table></body></html>'
+    )
+    out = inline_css(html)
+    assert 'style="text-align: right;"' in out
+    assert "@media (max-width: 620px)" in out
+    assert ".num { text-align: right }" not in out
+
+
+def test_inline_css_never_fetches_remote_stylesheets():
+    html = '<html><head><link rel="stylesheet" href="https://cdn.example.net/x.css"></head><body></body></html>'
+    inline_css(html)  # would raise or hang if it tried: the machine has no network
