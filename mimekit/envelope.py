@@ -120,6 +120,7 @@ def as_smtp_bytes(msg: Message) -> bytes:
     """
     check_headers(msg)
     check_address_headers(msg)
+    _check_transfer_encodings(msg)
     for part in msg.walk():
         if part.get_content_maintype() == "multipart" and part.get_boundary() is None:
             # What the generator would do on first serialisation, done on msg
@@ -148,3 +149,42 @@ def as_smtp_bytes(msg: Message) -> bytes:
                 f"{MAX_LINE_OCTETS} (RFC 5322 §2.1.1). Use quoted-printable or base64 for that part."
             )
     return data
+
+
+def _check_transfer_encodings(msg: Message) -> None:
+    """Refuse leaves whose bytes contradict their Content-Transfer-Encoding, and Bcc inside parts.
+
+    ``7bit`` (also what no header means) promises ASCII without NUL; ``8bit``
+    allows any byte but NUL, in lines (RFC 2045 §2.7, §2.8). Raw binary needs
+    base64. A Bcc header inside a forwarded message/rfc822 part would reveal
+    the blind copies of that message, so it is refused too.
+    """
+    for part in msg.walk():
+        if part is not msg and part.get_all("Bcc"):
+            raise MimeStructureError(
+                "A part inside this message (a forwarded message/rfc822?) still has a Bcc header, which "
+                "would show its blind copies to your recipients. Remove it, or forward with "
+                "make_forward(), which drops it."
+            )
+        if part.is_multipart():
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, str):
+            data = payload.encode("utf-8", "surrogateescape")
+        elif isinstance(payload, (bytes, bytearray)):
+            data = bytes(payload)
+        else:
+            continue
+        cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+        what = f"a {part.get_content_type()} part"
+        if cte == "7bit" and (not data.isascii() or b"\x00" in data):
+            raise MimeStructureError(
+                f"{what} declares 7bit (or no Content-Transfer-Encoding) but holds 8-bit or NUL bytes, "
+                "which would be corrupted on the way (RFC 2045 §2.7). Encode binary data with "
+                "email.encoders.encode_base64(part), or build the part with make_binary_part()."
+            )
+        if cte == "8bit" and b"\x00" in data:
+            raise MimeStructureError(
+                f"{what} declares 8bit but holds NUL bytes, which 8bit does not allow (RFC 2045 §2.8); "
+                "use base64 for binary data."
+            )

@@ -104,8 +104,8 @@ def check_msg_id(value: str, *, header: str = "Message-ID") -> None:
     check_header_value(header, value)
     if not _MSG_ID.fullmatch(value):
         raise HeaderError(
-            f"{value!r} is not a valid {header}: write it as <unique-part@domain>, ASCII letters, "
-            "digits and . - _ only, no spaces, e.g. <pedido-1001@tienda.example.com> "
+            f"{value!r} is not a valid {header}: write it as <unique-part@domain> in ASCII, with no "
+            "spaces, angle brackets or second @ inside, e.g. <pedido-1001@tienda.example.com> "
             "(RFC 5322 §3.6.4).",
             header=header,
         )

@@ -87,9 +87,10 @@ def choose_cte(text: str) -> str:
     otherwise whichever of ``"quoted-printable"`` and ``"base64"`` is shorter,
     quoted-printable on a tie because people can read it. The modern
     ``EmailMessage.set_content`` compares the two the same way, but only under a
-    7-bit policy such as ``email.policy.SMTP``'s ``cte_type="7bit"``; under
-    ``email.policy.default`` it sends non-ASCII text as ``8bit``, which needs a
-    server that offers 8BITMIME (RFC 6152).
+    7-bit policy (``cte_type="7bit"``); under ``email.policy.default`` it sends
+    non-ASCII text as ``8bit``, which needs a server that offers 8BITMIME and a
+    client that declares ``BODY=8BITMIME`` on MAIL FROM (RFC 6152 §3), as
+    :meth:`~mimekit.sending.SMTPSession.send` does.
 
     >>> choose_cte("Hello")
     '7bit'
@@ -267,8 +268,9 @@ def make_binary_part(
         Content-Disposition: attachment; filename*=utf-8''factura-N%C3%BA%C3%B1ez.pdf
 
     The file name goes in the ``filename`` parameter of Content-Disposition
-    (RFC 2183 §2.3), percent-encoded per RFC 2231 §4 when not ASCII, and in the
-    older ``name`` parameter of Content-Type for clients that still read it.
+    (RFC 2183 §2.3), percent-encoded per RFC 2231 §4 when not ASCII, and the
+    same value in the deprecated ``name`` parameter of Content-Type (RFC 2046
+    §4.5.1), which some clients read instead.
     *disposition* is ``"attachment"`` (offer as a file) or ``"inline"`` (show in
     the body, RFC 2183 §2.1).
     """

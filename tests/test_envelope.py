@@ -231,3 +231,38 @@ def test_empty_group_is_a_valid_address_header():
     msg["From"] = "pedidos@tienda.example.com"
     msg["To"] = "undisclosed-recipients:;"
     assert b"To: undisclosed-recipients:;\r\n" in as_smtp_bytes(msg)
+
+
+# --------------------------------------------------------------------------- transfer encodings that would corrupt data
+
+
+def test_raw_binary_declared_7bit_is_refused():
+    from email.mime.base import MIMEBase
+
+    msg = make_mixed("Adjunto.\n")
+    raw = MIMEBase("application", "octet-stream")
+    raw.set_payload(bytes(range(256)))  # forgot encoders.encode_base64(raw)
+    msg.attach(raw)
+    with pytest.raises(MimeStructureError, match="encode_base64"):
+        as_smtp_bytes(msg)
+
+
+def test_nul_in_an_8bit_part_is_refused():
+    part = make_text_part("hola\n")
+    part.set_payload("ho\x00la\n")
+    del part["Content-Transfer-Encoding"]
+    part["Content-Transfer-Encoding"] = "8bit"
+    with pytest.raises(MimeStructureError, match="NUL"):
+        as_smtp_bytes(part)
+
+
+def test_bcc_inside_a_hand_made_forward_is_refused():
+    from email.mime.message import MIMEMessage
+
+    inner = make_text_part("Hola\n")
+    inner["From"] = "ana@example.org"
+    inner["Bcc"] = "jefa@tienda.example.com"
+    msg = make_mixed("Te reenvío esto.\n")
+    msg.attach(MIMEMessage(inner))
+    with pytest.raises(MimeStructureError, match="Bcc"):
+        as_smtp_bytes(msg)
