@@ -3,8 +3,11 @@
 What ``python -m mimekit demo`` does, step by step:
 
 1. start an :class:`~mimekit.server.EmbeddedServer` on 127.0.0.1 and a free port;
-2. build each e-mail the shop has (:data:`DEMO_EMAILS`) from the sample data;
-3. send them over one :class:`~mimekit.sending.SMTPSession`;
+2. build each e-mail the shop sends from the sample data (:func:`demo_emails`),
+   for customers who read Spanish and English;
+3. send them over one :class:`~mimekit.sending.SMTPSession`, the newsletter with
+   :func:`~mimekit.shop.newsletter.send_newsletter` to three customers, one of
+   whom unsubscribed (skipped and reported);
 4. wait for the inbox to hold them, print each captured copy (envelope,
    headers, MIME tree) and, with ``--save DIR``, write the exact bytes
    received to ``DIR/NN-<type>.eml``;
@@ -19,17 +22,40 @@ from email.message import Message
 from pathlib import Path
 from typing import TextIO
 
-from .server import CapturedMessage, EmbeddedServer
 from .sending import SMTPSession
-from .shop import build_order_confirmation, sample_order, sample_shop
+from .server import CapturedMessage, EmbeddedServer
+from .shop import (
+    build_order_confirmation,
+    sample_account_created,
+    sample_account_details_updated,
+    sample_campaign,
+    sample_cart,
+    sample_customers,
+    sample_order,
+    sample_password_changed,
+    sample_shipment,
+    sample_shop,
+)
+from .shop.account_notifications import build_account_created, build_account_details_updated, build_password_changed
+from .shop.cart_reminder import build_cart_reminder
+from .shop.newsletter import send_newsletter
+from .shop.shipping_notification import build_shipping_notification
 from .tree import render_tree
 
-__all__ = ["DEMO_EMAILS", "run_demo"]
+__all__ = ["demo_emails", "run_demo"]
 
-#: The e-mails the demo sends: a short type name (used in file names) and a builder.
-DEMO_EMAILS: list[tuple[str, Callable[[], Message]]] = [
-    ("order-confirmation", lambda: build_order_confirmation(sample_order(), sample_shop())),
-]
+
+def demo_emails() -> list[tuple[str, Callable[[], Message]]]:
+    """The one-recipient e-mails of the demo, in order: a short type name (for file names) and a builder."""
+    shop = sample_shop()
+    return [
+        ("order-confirmation", lambda: build_order_confirmation(sample_order(), shop)),
+        ("shipping-notification", lambda: build_shipping_notification(sample_shipment(), shop)),
+        ("cart-reminder", lambda: build_cart_reminder(sample_cart(), shop)),
+        ("account-created", lambda: build_account_created(sample_account_created(), shop)),
+        ("password-changed", lambda: build_password_changed(sample_password_changed(), shop)),
+        ("account-details-updated", lambda: build_account_details_updated(sample_account_details_updated(), shop)),
+    ]
 
 
 def run_demo(out: TextIO, *, save_dir: Path | None = None, timeout: float = 10.0) -> int:
@@ -46,11 +72,17 @@ def run_demo(out: TextIO, *, save_dir: Path | None = None, timeout: float = 10.0
         print(f"Embedded SMTP server listening on {server.url}", file=out)
         sent: list[tuple[str, str]] = []  # (type, Message-ID) of every accepted message
         with SMTPSession(server.host, server.port, timeout=timeout) as session:
-            for kind, build in DEMO_EMAILS:
+            for kind, build in demo_emails():
                 result = session.send(build())
                 print(f"sent {kind}: {result.message_id} -> {', '.join(map(str, result.recipients))}", file=out)
                 if result.accepted:
                     sent.append((kind, result.message_id or ""))
+            report = send_newsletter(sample_campaign(), sample_customers()[:3], sample_shop(), session, progress=False)
+            for result in report.sent:
+                print(f"sent newsletter: {result.message_id} -> {', '.join(map(str, result.recipients))}", file=out)
+                if result.accepted:
+                    sent.append(("newsletter", result.message_id or ""))
+            print(f"newsletter: {report}", file=out)
         try:
             server.inbox.wait_for(len(sent), timeout=timeout)
         except TimeoutError as exc:
@@ -77,9 +109,9 @@ def _print_captured(out: TextIO, number: int, kind: str, copy: CapturedMessage) 
     msg = copy.message
     print(f"\n[{number}] {kind}: {copy.size:,} bytes received", file=out)
     print(f"  envelope  MAIL FROM:<{copy.mail_from}>  RCPT TO:{', '.join(f'<{r}>' for r in copy.rcpt_tos)}", file=out)
-    for header in ("From", "To", "Reply-To", "Subject", "Date", "Message-ID"):
+    for header in ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"):
         if msg[header] is not None:
-            print(f"  {header + ':':<11} {msg[header]}", file=out)
+            print(f"  {header + ':':<22} {str(msg[header]).strip()}", file=out)
     print("", file=out)
     for line in render_tree(msg).splitlines():
         print(f"  {line}", file=out)

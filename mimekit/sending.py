@@ -178,6 +178,12 @@ class SMTPSession:
             smtp.close()
 
     @property
+    def is_open(self) -> bool:
+        """True while connected. After a ``421`` reply (the server is closing the
+        channel, RFC 5321 §3.8) smtplib closes the socket itself, and this turns False."""
+        return self.smtp is not None and self.smtp.sock is not None
+
+    @property
     def extensions(self) -> dict[str, str]:
         """The ESMTP extensions the server listed after EHLO, e.g. ``{"size": "33554432", "8bitmime": ""}``."""
         return dict(self._require_open().esmtp_features)

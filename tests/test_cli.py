@@ -64,7 +64,7 @@ def test_demo_sends_captures_prints_the_tree_and_saves_the_bytes(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert_tree_printed(result.stdout)
-    assert [line for line in result.stdout.splitlines() if line.strip()][-1] == "1 sent, 1 captured, 0 lost"
+    assert [line for line in result.stdout.splitlines() if line.strip()][-1] == "8 sent, 8 captured, 0 lost"
     assert "RCPT TO:<jose.nunez@example.com>" in result.stdout
     saved = out / "01-order-confirmation.eml"
     raw = saved.read_bytes()
@@ -82,10 +82,36 @@ def test_demo_sends_captures_prints_the_tree_and_saves_the_bytes(tmp_path):
     assert f"saved the {len(raw):,} bytes received to {saved}" in result.stdout
 
 
+DEMO_FILES = [
+    "01-order-confirmation.eml",
+    "02-shipping-notification.eml",
+    "03-cart-reminder.eml",
+    "04-account-created.eml",
+    "05-password-changed.eml",
+    "06-account-details-updated.eml",
+    "07-newsletter.eml",
+    "08-newsletter.eml",
+]
+
+
+def test_demo_saves_every_email_type_in_both_locales_and_reports_the_skipped_newsletter(tmp_path):
+    out = tmp_path / "capturas"
+    result = run_mimekit("demo", "--save", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == DEMO_FILES
+    messages = {name: load_message((out / name).read_bytes()) for name in DEMO_FILES}
+    assert {str(m["Content-Language"]) for m in messages.values()} == {"es", "en"}
+    marketing = {name for name, m in messages.items() if m["List-Unsubscribe"] is not None}
+    assert marketing == {"03-cart-reminder.eml", "07-newsletter.eml", "08-newsletter.eml"}
+    newsletter_to = sorted(messages[n]["To"].addresses[0].addr_spec for n in ("07-newsletter.eml", "08-newsletter.eml"))
+    assert newsletter_to == ["jose.nunez@example.com", "zoe.anderson@example.org"]
+    assert "1 skipped (unsubscribed: inigo.martinez@example.net)" in result.stdout
+
+
 def test_demo_without_save_writes_no_file(tmp_path):
     result = run_mimekit("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.rstrip().endswith("1 sent, 1 captured, 0 lost")
+    assert result.stdout.rstrip().endswith("8 sent, 8 captured, 0 lost")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -93,7 +119,7 @@ def test_demo_in_process_returns_zero_and_prints_to_stdout(tmp_path, capsys):
     assert main(["demo", "--save", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert_tree_printed(captured.out)
-    assert captured.out.rstrip().splitlines()[-1] == "1 sent, 1 captured, 0 lost"
+    assert captured.out.rstrip().splitlines()[-1] == "8 sent, 8 captured, 0 lost"
     assert (tmp_path / "01-order-confirmation.eml").is_file()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from importlib.resources import files
 
 import pytest
@@ -79,3 +80,14 @@ def test_inline_css_moves_rules_into_style_attributes_and_keeps_media_queries():
 def test_inline_css_never_fetches_remote_stylesheets():
     html = '<html><head><link rel="stylesheet" href="https://cdn.example.net/x.css"></head><body></body></html>'
     inline_css(html)  # would raise or hang if it tried: the machine has no network
+
+
+def test_no_template_line_ends_with_endtrans():
+    """trim_blocks drops the newline after a block tag, so "…{% endtrans %}⏎text" glues two words together."""
+    offenders = []
+    for path in sorted(Path(str(TEMPLATES)).rglob("*")):
+        if path.suffix in (".html", ".txt"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if line.rstrip().endswith("{% endtrans %}"):
+                    offenders.append(f"{path.relative_to(Path(str(TEMPLATES)))}:{number}")
+    assert not offenders, f"put what follows on the same line: {offenders}"

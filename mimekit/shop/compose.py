@@ -11,7 +11,8 @@
         └── image/png …                  any other inline images (product photos), same rule
 
 Headers: From the shop, To the customer (display name RFC 2047-encoded),
-Reply-To the support address, Subject, Date and Message-ID (RFC 5322 §3.6).
+Reply-To the support address, Subject, Date and Message-ID (RFC 5322 §3.6),
+and Content-Language, the language the text is written in (RFC 3282).
 Marketing mail also gets the unsubscribe headers of RFC 2369 and RFC 8058::
 
     List-Unsubscribe: <https://tienda.example.com/baja?t=…>, <mailto:unsubscribe@tienda.example.com?subject=unsubscribe>
@@ -139,6 +140,7 @@ def compose(
     set_header(msg, "To", (customer.name, customer.email))
     set_header(msg, "Reply-To", (shop.name, shop.support_email))
     set_header(msg, "Subject", subject)
+    set_header(msg, "Content-Language", env.globals["language"])  # RFC 3282: for screen readers and filters
     if unsubscribe_url is not None:
         for name, value in list_unsubscribe_headers(unsubscribe_url, shop.unsubscribe_email).items():
             set_header(msg, name, value)

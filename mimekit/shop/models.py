@@ -148,9 +148,18 @@ class Customer:
     unsubscribed: bool = False
 
     @property
+    def marketing_refusal(self) -> str | None:
+        """Why marketing mail may not be sent (``"unsubscribed"``, ``"no marketing consent"``), or None."""
+        if self.unsubscribed:
+            return "unsubscribed"
+        if not self.marketing_consent:
+            return "no marketing consent"
+        return None
+
+    @property
     def may_receive_marketing(self) -> bool:
         """True when marketing mail may be sent: consent given and not unsubscribed."""
-        return self.marketing_consent and not self.unsubscribed
+        return self.marketing_refusal is None
 
     def __post_init__(self) -> None:
         check_header_value("To", self.name)

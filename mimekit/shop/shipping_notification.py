@@ -1,0 +1,115 @@
+"""The shipping notification: a parcel of an order has left, is on its way, or has arrived.
+
+The tree it builds (see :func:`~mimekit.shop.compose.compose`)::
+
+    multipart/alternative
+    ├── text/plain                    status, carrier, tracking number and link, items, order link
+    └── multipart/related; type="text/html"
+        ├── text/html                 the same, with a "Track your parcel" button, logo at the top
+        └── image/png                 the logo: inline, Content-ID <logo.shipment-TRACKING@shop-domain>
+
+The tracking link comes from :attr:`~mimekit.shop.models.Shipment.tracking_url`,
+which %-encodes the tracking number (RFC 3986 §2.1): a number such as
+``MR 2026/11-0042`` becomes ``MR%202026%2F11-0042`` and cannot add a path
+segment or a query parameter to the carrier's URL. In the HTML the whole link
+is then HTML-escaped inside ``href="…"`` (``&`` → ``&amp;``), as every
+attribute value must be.
+
+A transactional e-mail: no List-Unsubscribe, it is not marketing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections import Counter
+from email.mime.multipart import MIMEMultipart
+
+from .compose import compose
+from .models import Shipment, Shop
+
+__all__ = ["build_shipping_notification"]
+
+
+def _content_id_safe(text: str) -> str:
+    """*text* with every run of characters outside ``A-Z a-z 0-9 -`` replaced by ``-``.
+
+    What remains is always valid inside a Content-ID's left part (a dot-atom,
+    RFC 5322 §3.4.1 via RFC 2045 §7): no spaces, slashes, ``@`` or double dots.
+
+    >>> _content_id_safe("MR 2026/11-0042")
+    'MR-2026-11-0042'
+    """
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text)
+
+
+def _is_partial(shipment: Shipment) -> bool:
+    """True when the parcel holds less than the whole order (counted by SKU and quantity)."""
+    shipped: Counter[str] = Counter()
+    ordered: Counter[str] = Counter()
+    for item in shipment.items:
+        shipped[item.sku] += item.quantity
+    for item in shipment.order.items:
+        ordered[item.sku] += item.quantity
+    return any(shipped[sku] < quantity for sku, quantity in ordered.items())
+
+
+def build_shipping_notification(
+    shipment: Shipment,
+    shop: Shop,
+    *,
+    date: _dt.datetime | None = None,
+    message_id: str | None = None,
+) -> MIMEMultipart:
+    """Build the e-mail telling the customer where the parcel *shipment* is, ready to send.
+
+    Templates ``shipping_notification/subject.txt``, ``body.txt`` and
+    ``body.html``, in the language of ``shipment.order.customer``. The e-mail
+    shows the status (``shipped``, ``in transit``, ``out for delivery``,
+    ``delivered``, translated), the carrier, the tracking number, the tracking
+    link, the estimated delivery date (not once delivered), the items in this
+    parcel (name × quantity; a note when the rest of the order follows in
+    another parcel), and a link to the order, ``<base_url>/orders/<number>``.
+
+    The subject reads "Your order 1001 is on its way" (Spanish: "Tu pedido 1001
+    está en camino"), or "Your order 1001 has been delivered" ("Tu pedido 1001
+    se ha entregado") when the status is ``DELIVERED``.
+
+    Customer-, product- and carrier-controlled text is HTML-escaped; the
+    tracking number is %-encoded in the link (RFC 3986 §2.1). The logo's
+    Content-ID is ``<logo.shipment-<number>@<shop domain>>``, the tracking
+    number reduced to letters, digits and ``-`` (RFC 2392, RFC 2045 §7).
+
+    *date* (timezone-aware) and *message_id* (``<…@…>``) fix those headers;
+    by default Date is now and the Message-ID fresh (RFC 5322 §3.6.4).
+
+    Returns the ``multipart/alternative`` message (RFC 2046 §5.1.4) with the
+    HTML and the logo in ``multipart/related`` (RFC 2387). Transactional: no
+    ``List-Unsubscribe`` header.
+
+    Raises :class:`~mimekit.errors.MimeStructureError` if the shop has no
+    logo, ``ValueError`` when the customer's locale is not one the shop writes.
+
+    >>> from mimekit.shop import sample_shipment, sample_shop
+    >>> msg = build_shipping_notification(sample_shipment(), sample_shop())
+    >>> str(msg["Subject"])
+    'Tu pedido 1001 está en camino'
+    """
+    order = shipment.order
+    return compose(
+        "shipping_notification",
+        shop,
+        order.customer,
+        {
+            "shipment": shipment,
+            "order": order,
+            "order_url": shop.url("orders", order.number),
+            "tracking_url": shipment.tracking_url,
+            "status": shipment.status.value,
+            "delivered": shipment.status.value == "delivered",
+            "partial": _is_partial(shipment),
+        },
+        scope="shipment-" + _content_id_safe(shipment.tracking_number),
+        date=date,
+        message_id=message_id,
+    )

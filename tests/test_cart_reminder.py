@@ -1,0 +1,350 @@
+"""Specification of mimekit.shop.cart_reminder: which carts get a reminder, and the reminder as its recipient reads it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email.utils
+import re
+from html import unescape
+from html.parser import HTMLParser
+from importlib.resources import files
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+
+from mimekit import MimeStructureError, as_smtp_bytes, send_message
+from mimekit.shop import (
+    Cart,
+    CartItem,
+    Customer,
+    Money,
+    Product,
+    sample_cart,
+    sample_carts,
+    sample_customers,
+    unsubscribe_token,
+)
+from mimekit.shop.cart_reminder import CART_REMINDER_LIST, build_cart_reminder, carts_to_remind
+from mimekit.shop.sample import NOW, sample_products
+
+DAY = dt.timedelta(hours=24)
+JOSE, ZOE, INIGO, MARY = sample_customers()
+SUBJECTS = {
+    "es_ES": "Tu carrito en Tienda Ñandú te espera",
+    "en_US": "Your cart at Tienda Ñandú is waiting for you",
+}
+GREETINGS = {"es_ES": "Hola, José Núñez:", "en_US": "Hello Zoë Anderson,"}
+UNSUBSCRIBE = {"es_ES": "Darse de baja:", "en_US": "Unsubscribe:"}
+
+
+def cart_for(customer: Customer, *, age: dt.timedelta = 2 * DAY, token: str = "Tk1", **changes) -> Cart:
+    """A one-mug cart of *customer*, last changed *age* before NOW."""
+    mug = sample_products()["TAZ-CER-01"]
+    return Cart(token, customer, (CartItem(mug, 1),), NOW - age, **changes)
+
+
+def tree_shape(msg) -> list[tuple[int, str]]:
+    out = []
+
+    def visit(part, depth):
+        out.append((depth, part.get_content_type()))
+        if part.is_multipart():
+            for child in part.get_payload():
+                visit(child, depth + 1)
+
+    visit(msg, 0)
+    return out
+
+
+def bodies(wire) -> tuple[str, str]:
+    """(text/plain, text/html with entities such as &nbsp; turned back into characters)."""
+    return wire.get_body(("plain",)).get_content(), unescape(wire.get_body(("html",)).get_content())
+
+
+def html_elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every start tag in *html* with its attributes, as a browser's tokenizer reads them."""
+    found: list[tuple[str, dict[str, str | None]]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, dict(attrs)))
+
+    Collector().feed(html)
+    return found
+
+
+def list_unsubscribe(wire) -> tuple[str, str]:
+    """The https URL and the mailto: URL of List-Unsubscribe, asserting its exact shape."""
+    value = " ".join(str(wire["List-Unsubscribe"]).split())
+    match = re.fullmatch(r"<(https://[^<>\s]+)>, <(mailto:[^<>\s]+)>", value)
+    assert match, f"List-Unsubscribe is not <https://…>, <mailto:…>: {value!r}"
+    return match.group(1), match.group(2)
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+def test_cart_exactly_at_the_threshold_is_reminded():
+    cart = cart_for(JOSE, age=DAY)
+    assert carts_to_remind([cart], NOW) == [cart]
+
+
+def test_cart_one_second_before_the_threshold_is_not_reminded():
+    assert carts_to_remind([cart_for(JOSE, age=DAY - dt.timedelta(seconds=1))], NOW) == []
+
+
+def test_threshold_is_configurable():
+    cart = cart_for(JOSE, age=dt.timedelta(hours=3))
+    assert carts_to_remind([cart], NOW, abandoned_for=dt.timedelta(hours=3)) == [cart]
+    assert carts_to_remind([cart], NOW, abandoned_for=dt.timedelta(hours=4)) == []
+
+
+def test_now_in_another_time_zone_compares_the_same_instant():
+    cart = cart_for(JOSE, age=DAY)
+    assert carts_to_remind([cart], NOW.astimezone(dt.timezone.utc)) == [cart]
+
+
+@pytest.mark.parametrize(
+    "cart",
+    [
+        cart_for(JOSE, purchased=True),
+        cart_for(JOSE, reminded_at=NOW - dt.timedelta(hours=1)),
+        cart_for(MARY),
+        cart_for(INIGO),
+        Cart("Tk0", JOSE, (), NOW - 2 * DAY),
+    ],
+    ids=["purchased", "already-reminded", "no-consent", "unsubscribed", "empty"],
+)
+def test_cart_is_not_reminded(cart):
+    assert carts_to_remind([cart], NOW) == []
+
+
+def test_naive_now_is_refused():
+    with pytest.raises(ValueError, match="naive"):
+        carts_to_remind([cart_for(JOSE)], dt.datetime(2026, 11, 5, 9, 0))
+
+
+def test_due_carts_keep_their_order():
+    carts = [cart_for(ZOE, token="a"), cart_for(MARY, token="b"), cart_for(JOSE, token="c"), cart_for(ZOE, token="d")]
+    assert [cart.token for cart in carts_to_remind(iter(carts), NOW)] == ["a", "c", "d"]
+
+
+def test_sample_carts_at_sample_now_remind_exactly_zoe():
+    assert carts_to_remind(sample_carts(), NOW) == [sample_cart()]
+    assert sample_cart().customer.name == "Zoë Anderson"
+
+
+# --------------------------------------------------------------------------- the e-mail, in both locales
+
+LOCALES = pytest.mark.parametrize("customer", [JOSE, ZOE], ids=["es_ES", "en_US"])
+
+
+@LOCALES
+def test_reminder_tree_is_alternative_of_plain_and_related_html_logo_and_photos(customer, shop, parse):
+    assert tree_shape(parse(build_cart_reminder(sample_cart(customer), shop))) == [
+        (0, "multipart/alternative"),
+        (1, "text/plain"),
+        (1, "multipart/related"),
+        (2, "text/html"),
+        (2, "image/png"),
+        (2, "image/png"),
+        (2, "image/png"),
+    ]
+
+
+@LOCALES
+def test_reminder_photos_are_inline_and_referenced_from_the_html(customer, shop, parse, assert_cids_resolve):
+    cart = sample_cart(customer)
+    wire = parse(build_cart_reminder(cart, shop))
+    assert_cids_resolve(wire)
+    _, html = bodies(wire)
+    html_part, logo, *photos = wire.get_payload()[1].get_payload()
+    assert logo["Content-ID"].strip() == "<logo.cart-Vx3kQ9s2Lr7bT1@tienda.example.com>"
+    assert len(photos) == len(cart.items)
+    for item, photo in zip(cart.items, photos):
+        cid = f"{item.product.sku}.cart-Vx3kQ9s2Lr7bT1@tienda.example.com"
+        assert photo["Content-ID"].strip() == f"<{cid}>"
+        assert photo.get_content_disposition() == "inline"
+        assert photo.get_filename() == f"{item.product.sku}.png"
+        assert photo.get_payload(decode=True) == item.product.image_png
+        assert f'src="cid:{cid}"' in html
+
+
+@LOCALES
+def test_reminder_wire_is_crlf_only_within_998_octets(customer, shop, assert_valid_wire):
+    assert_valid_wire(as_smtp_bytes(build_cart_reminder(sample_cart(customer), shop)))
+
+
+@LOCALES
+def test_reminder_headers_and_localized_subject(customer, shop, parse):
+    wire = parse(build_cart_reminder(sample_cart(customer), shop))
+    assert wire["Subject"] == SUBJECTS[customer.locale]
+    [recipient] = wire["To"].addresses
+    assert (recipient.display_name, recipient.addr_spec) == (customer.name, customer.email)
+    assert wire["Cc"] is None and wire["Bcc"] is None
+    assert wire["From"].addresses[0].addr_spec == "pedidos@tienda.example.com"
+
+
+@LOCALES
+def test_reminder_lists_items_quantities_prices_and_subtotal_in_the_customers_locale(customer, shop, parse):
+    cart = sample_cart(customer)
+    plain, html = bodies(parse(build_cart_reminder(cart, shop)))
+    assert GREETINGS[customer.locale] in plain
+    assert GREETINGS[customer.locale] in html
+
+    def money(amount):
+        return format_currency(amount, "EUR", locale=customer.locale)
+
+    subtotal = sum(item.product.price.amount * item.quantity for item in cart.items)
+    assert money(subtotal) == {"es_ES": "54,00\xa0€", "en_US": "€54.00"}[customer.locale]
+    for item in cart.items:
+        assert f"{item.quantity} x {item.product.name}" in plain
+        assert item.product.name in html
+        for amount in (item.product.price.amount, item.product.price.amount * item.quantity):
+            assert money(amount) in plain
+            assert money(amount) in html
+    assert money(subtotal) in plain
+    assert money(subtotal) in html
+
+
+@LOCALES
+def test_reminder_links_back_to_the_cart_with_its_token(customer, shop, parse):
+    plain, html = bodies(parse(build_cart_reminder(sample_cart(customer), shop)))
+    assert "https://tienda.example.com/carrito?t=Vx3kQ9s2Lr7bT1" in plain
+    assert 'href="https://tienda.example.com/carrito?t=Vx3kQ9s2Lr7bT1"' in html
+
+
+def test_cart_token_is_percent_encoded_in_the_link(shop, parse):
+    cart = dataclasses.replace(sample_cart(), token="a b&c/d+e=f")
+    plain, _ = bodies(parse(build_cart_reminder(cart, shop)))
+    [link] = re.findall(r"https://tienda\.example\.com/carrito\?\S+", plain)
+    assert link == "https://tienda.example.com/carrito?t=a+b%26c%2Fd%2Be%3Df"
+    assert parse_qs(urlsplit(link).query) == {"t": ["a b&c/d+e=f"]}
+
+
+@LOCALES
+def test_reminder_is_marketing_with_one_click_unsubscribe(customer, shop, parse):
+    wire = parse(build_cart_reminder(sample_cart(customer), shop))
+    https, mailto = list_unsubscribe(wire)
+    assert mailto == "mailto:unsubscribe@tienda.example.com?subject=unsubscribe"
+    assert str(wire["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    query = parse_qs(urlsplit(https).query)
+    assert https.startswith("https://tienda.example.com/baja?")
+    assert query == {"lista": [CART_REMINDER_LIST], "t": [unsubscribe_token(shop, customer, CART_REMINDER_LIST)]}
+    assert "@" not in https and "%40" not in https.upper()
+    assert customer.email.split("@")[0] not in https
+    plain, html = bodies(wire)
+    assert f"{UNSUBSCRIBE[customer.locale]} {https}" in plain
+    assert f'href="{https}"' in html
+
+
+def test_unsubscribe_link_differs_per_recipient(shop, parse):
+    urls = {list_unsubscribe(parse(build_cart_reminder(sample_cart(c), shop)))[0] for c in (JOSE, ZOE)}
+    assert len(urls) == 2
+
+
+def test_reminder_takes_a_fixed_date_and_message_id(shop, parse):
+    wire = parse(build_cart_reminder(sample_cart(), shop, date=NOW, message_id="<cart-1@tienda.example.com>"))
+    assert email.utils.parsedate_to_datetime(str(wire["Date"])) == NOW
+    assert wire["Message-ID"] == "<cart-1@tienda.example.com>"
+
+
+# --------------------------------------------------------------------------- refusals and odd data
+
+
+@pytest.mark.parametrize(("customer", "reason"), [(MARY, "did not agree"), (INIGO, "unsubscribed")])
+def test_reminder_is_refused_without_marketing_consent(customer, reason, shop):
+    with pytest.raises(ValueError, match=reason) as info:
+        build_cart_reminder(cart_for(customer), shop)
+    assert customer.email in str(info.value)
+    assert "carts_to_remind" in str(info.value)
+
+
+def test_reminder_for_an_empty_cart_is_refused(shop):
+    with pytest.raises(ValueError, match="empty"):
+        build_cart_reminder(Cart("Tk0", JOSE, (), NOW - 2 * DAY), shop)
+
+
+def test_reminder_needs_a_shop_logo(shop):
+    with pytest.raises(MimeStructureError, match="logo"):
+        build_cart_reminder(sample_cart(), dataclasses.replace(shop, logo_png=b""))
+
+
+def test_markup_in_customer_and_product_names_is_escaped_in_html_and_literal_in_text(shop, parse):
+    customer = Customer("<script>alert(1)</script> & Co", "ana.perez@example.org", "es_ES", marketing_consent=True)
+    product = Product("TJ-01", "<b>Tom & Jerry</b>", Money("5.00"), sample_products()["TAZ-CER-01"].image_png)
+    cart = Cart("Tk9", customer, (CartItem(product, 2),), NOW - 2 * DAY)
+    wire = parse(build_cart_reminder(cart, shop))
+    plain = wire.get_body(("plain",)).get_content()
+    html = wire.get_body(("html",)).get_content()
+    assert "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
+    elements = html_elements(html)
+    assert not {"b", "script"} & {tag for tag, _ in elements}
+    # In an attribute the HTML5 serialiser of the CSS inliner escapes only & and ", which is enough there.
+    assert ("img", "<b>Tom & Jerry</b>") in [(tag, attrs.get("alt")) for tag, attrs in elements]
+    assert "2 x <b>Tom & Jerry</b>" in plain
+    assert "Hola, <script>alert(1)</script> & Co:" in plain
+
+
+def test_same_product_twice_in_a_cart_is_attached_once(shop, parse, assert_cids_resolve):
+    mug = sample_products()["TAZ-CER-01"]
+    cart = Cart("Tk2", JOSE, (CartItem(mug, 1), CartItem(mug, 3)), NOW - 2 * DAY)
+    wire = parse(build_cart_reminder(cart, shop))
+    assert_cids_resolve(wire)
+    images = [p.get_filename() for p in wire.walk() if p.get_content_type() == "image/png"]
+    assert images == ["logo.png", "TAZ-CER-01.png"]
+    assert wire.get_body(("html",)).get_content().count('src="cid:TAZ-CER-01.cart-Tk2@tienda.example.com"') == 2
+
+
+def test_skus_and_tokens_with_odd_characters_make_valid_distinct_content_ids(shop, parse, assert_cids_resolve):
+    image = sample_products()["TAZ-CER-01"].image_png
+    a, b = Product("TJ 01/B", "A", Money("1"), image), Product("TJ-01-B", "B", Money("2"), image)
+    cart = Cart("x/y z", JOSE, (CartItem(a), CartItem(b)), NOW - 2 * DAY)
+    wire = parse(build_cart_reminder(cart, shop))
+    assert_cids_resolve(wire)
+    ids = [p["Content-ID"].strip() for p in wire.walk() if p["Content-ID"]]
+    assert ids == [
+        "<logo.cart-x-y-z@tienda.example.com>",
+        "<TJ-01-B.cart-x-y-z@tienda.example.com>",
+        "<TJ-01-B-2.cart-x-y-z@tienda.example.com>",
+    ]
+
+
+def test_product_without_a_photo_is_listed_without_one(shop, parse, assert_cids_resolve):
+    cart = Cart("Tk3", JOSE, (CartItem(Product("NO-IMG", "Sin foto", Money("3"))), *sample_cart().items), NOW - 2 * DAY)
+    wire = parse(build_cart_reminder(cart, shop))
+    assert_cids_resolve(wire)
+    assert len([p for p in wire.walk() if p.get_content_type() == "image/png"]) == 1 + 2
+    assert "Sin foto" in wire.get_body(("plain",)).get_content()
+
+
+def test_reminder_sent_to_the_embedded_server_reaches_only_the_customer(shop, smtp_server):
+    msg = build_cart_reminder(sample_cart(), shop)
+    result = send_message(msg, port=smtp_server.port, timeout=5)
+    assert result.accepted == ["zoe.anderson@example.org"]
+    [captured] = smtp_server.inbox.messages()
+    assert captured.rcpt_tos == ("zoe.anderson@example.org",)
+    assert captured.raw == as_smtp_bytes(msg)
+    assert captured.subject == "Your cart at Tienda Ñandú is waiting for you"
+
+
+# --------------------------------------------------------------------------- translations
+
+
+def test_every_english_text_of_the_templates_has_a_spanish_one_in_its_catalog():
+    shop_package = files("mimekit.shop")
+    used = set()
+    for name in ("subject.txt", "body.txt", "body.html"):
+        path = shop_package.joinpath("templates", "cart_reminder", name)
+        for _, message, _, _ in extract_from_file("jinja2", str(path), options={"extensions": "jinja2.ext.i18n"}):
+            used.add(message)
+    with shop_package.joinpath("locale", "es", "LC_MESSAGES", "cart_reminder.po").open(encoding="utf-8") as po:
+        catalog = {m.id: m.string for m in read_po(po, locale="es") if m.id}
+    assert "Hello %(name)s," in used  # from base.po, shared by every e-mail
+    assert used - {"Hello %(name)s,"} <= set(catalog), "msgids missing from cart_reminder.po"
+    assert all(catalog[message] for message in used - {"Hello %(name)s,"})
