@@ -422,3 +422,21 @@ def test_card_number_in_the_brand_field_is_refused_without_echoing_it():
 def test_last4_in_other_scripts_digits_is_refused():
     with pytest.raises(ValueError, match="last 4"):
         Payment("Visa", "٤٢٤٢")  # Arabic-Indic digits
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "greeting", "date", "language"),
+    [
+        ("es_ES", "Tu pedido 1001 está confirmado", "Hola, José Núñez:", "2 nov 2026", "es"),
+        ("en_US", "Your order 1001 is confirmed", "Hello José Núñez,", "Nov 2, 2026", "en"),
+    ],
+)
+def test_confirmation_is_written_in_the_customers_language(shop, parse, locale, subject, greeting, date, language):
+    order = sample_order(Customer("José Núñez", "jose.nunez@example.com", locale))
+    wire = parse(build_order_confirmation(order, shop))
+    plain, html = bodies(wire)
+    assert wire["Subject"] == subject
+    assert wire["Content-Language"] == language
+    assert greeting in plain
+    assert date in plain
+    assert f'<html lang="{language}">' in html
