@@ -13,14 +13,13 @@ import dataclasses
 import datetime as dt
 import re
 from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from babel.dates import format_datetime, get_timezone
-from babel.messages.extract import extract_from_dir
 
 import mimekit.shop
+from message_parts import bodies, hrefs, tree_shape
 from mimekit import as_smtp_bytes, send_message
 from mimekit.shop import (
     AccountDetailsUpdated,
@@ -40,7 +39,6 @@ from mimekit.shop.account_notifications import (
     mask_phone,
     masked,
 )
-from mimekit.shop.rendering import translations
 
 LOCALES = ["es_ES", "en_US"]
 MADRID = get_timezone("Europe/Madrid")
@@ -78,40 +76,6 @@ def build(kind: str, locale: str, shop, **changes):
     make_event, builder = NOTICES[kind]
     event = dataclasses.replace(make_event(customer_in(locale)), **changes)
     return builder(event, shop)
-
-
-def tree_shape(msg) -> list[tuple[int, str]]:
-    out = []
-
-    def visit(part, depth):
-        out.append((depth, part.get_content_type()))
-        if part.is_multipart():
-            for child in part.get_payload():
-                visit(child, depth + 1)
-
-    visit(msg, 0)
-    return out
-
-
-def bodies(wire) -> tuple[str, str]:
-    """(text/plain, text/html) of a parsed message, decoded."""
-    return wire.get_body(("plain",)).get_content(), wire.get_body(("html",)).get_content()
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self.hrefs.extend(value for name, value in attrs if name == "href")
-
-
-def hrefs(html: str) -> list[str]:
-    parser = _Links()
-    parser.feed(html)
-    return parser.hrefs
 
 
 def when(moment: dt.datetime, locale: str) -> str:
@@ -433,31 +397,3 @@ def test_markup_in_customer_name_is_escaped_in_the_welcome(shop, parse):
 SAME_IN_SPANISH = frozenset({"Total"})
 TEMPLATES = Path(mimekit.shop.__file__).parent / "templates"
 
-
-def template_msgids(*folders: str) -> set[str]:
-    """Every msgid that Babel extracts from the templates in *folders* (under templates/)."""
-    method_map = [("**.html", "jinja2"), ("**.txt", "jinja2")]
-    options = {"extensions": "jinja2.ext.i18n"}
-    found = set()
-    for folder in folders:
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            str(TEMPLATES / folder), method_map=method_map, options_map={"**.html": options, "**.txt": options}
-        ):
-            assert isinstance(message, str), f"{folder}: plural forms are not expected here: {message!r}"
-            found.add(message)
-    return found
-
-
-def placeholders(text: str) -> list[str]:
-    return sorted(re.findall(r"%\((\w+)\)s", text))
-
-
-def test_every_msgid_of_the_templates_has_a_spanish_translation_with_the_same_placeholders():
-    msgids = template_msgids("account_created", "password_changed", "account_details_updated")
-    assert "Wasn't you?" in msgids  # the extraction found the templates' texts
-    spanish = translations("es_ES")
-    for msgid in sorted(msgids):
-        msgstr = spanish.gettext(msgid)
-        assert msgstr, f"empty Spanish for {msgid!r}"
-        assert msgstr != msgid or msgid in SAME_IN_SPANISH, f"no Spanish for {msgid!r}"
-        assert placeholders(msgstr) == placeholders(msgid), f"placeholders differ: {msgid!r} → {msgstr!r}"

@@ -6,16 +6,13 @@ import dataclasses
 import datetime as dt
 import email.utils
 import re
-from html import unescape
-from html.parser import HTMLParser
-from importlib.resources import files
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from babel.messages.extract import extract_from_file
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
+from message_parts import html_elements, list_unsubscribe, tree_shape
+from message_parts import readable_bodies as bodies
 from mimekit import MimeStructureError, as_smtp_bytes, send_message
 from mimekit.shop import (
     Cart,
@@ -45,47 +42,6 @@ def cart_for(customer: Customer, *, age: dt.timedelta = 2 * DAY, token: str = "T
     """A one-mug cart of *customer*, last changed *age* before NOW."""
     mug = sample_products()["TAZ-CER-01"]
     return Cart(token, customer, (CartItem(mug, 1),), NOW - age, **changes)
-
-
-def tree_shape(msg) -> list[tuple[int, str]]:
-    out = []
-
-    def visit(part, depth):
-        out.append((depth, part.get_content_type()))
-        if part.is_multipart():
-            for child in part.get_payload():
-                visit(child, depth + 1)
-
-    visit(msg, 0)
-    return out
-
-
-def bodies(wire) -> tuple[str, str]:
-    """(text/plain, text/html with entities such as &nbsp; turned back into characters)."""
-    return wire.get_body(("plain",)).get_content(), unescape(wire.get_body(("html",)).get_content())
-
-
-def html_elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    """Every start tag in *html* with its attributes, as a browser's tokenizer reads them."""
-    found: list[tuple[str, dict[str, str | None]]] = []
-
-    class Collector(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            found.append((tag, dict(attrs)))
-
-    Collector().feed(html)
-    return found
-
-
-def list_unsubscribe(wire) -> tuple[str, str]:
-    """The https URL and the mailto: URL of List-Unsubscribe, asserting its exact shape."""
-    value = " ".join(str(wire["List-Unsubscribe"]).split())
-    match = re.fullmatch(r"<(https://[^<>\s]+)>, <(mailto:[^<>\s]+)>", value)
-    assert match, f"List-Unsubscribe is not <https://…>, <mailto:…>: {value!r}"
-    return match.group(1), match.group(2)
-
-
-# --------------------------------------------------------------------------- the rule
 
 
 def test_cart_exactly_at_the_threshold_is_reminded():
@@ -335,16 +291,3 @@ def test_reminder_sent_to_the_embedded_server_reaches_only_the_customer(shop, sm
 
 # --------------------------------------------------------------------------- translations
 
-
-def test_every_english_text_of_the_templates_has_a_spanish_one_in_its_catalog():
-    shop_package = files("mimekit.shop")
-    used = set()
-    for name in ("subject.txt", "body.txt", "body.html"):
-        path = shop_package.joinpath("templates", "cart_reminder", name)
-        for _, message, _, _ in extract_from_file("jinja2", str(path), options={"extensions": "jinja2.ext.i18n"}):
-            used.add(message)
-    with shop_package.joinpath("locale", "es", "LC_MESSAGES", "cart_reminder.po").open(encoding="utf-8") as po:
-        catalog = {m.id: m.string for m in read_po(po, locale="es") if m.id}
-    assert "Hello %(name)s," in used  # from base.po, shared by every e-mail
-    assert used - {"Hello %(name)s,"} <= set(catalog), "msgids missing from cart_reminder.po"
-    assert all(catalog[message] for message in used - {"Hello %(name)s,"})

@@ -5,16 +5,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from html import unescape
-from html.parser import HTMLParser
-from importlib.resources import files
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from babel.messages.extract import extract_from_file
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
+from message_parts import html_elements, list_unsubscribe, tree_shape
+from message_parts import readable_bodies as bodies
 from mimekit import EmbeddedServer, as_smtp_bytes
 from mimekit.sending import SMTPSession
 from mimekit.shop import (
@@ -39,45 +36,6 @@ PRODUCT_LINKS = (
     "https://tienda.example.com/productos/taza-talavera",
 )
 LOCALES = pytest.mark.parametrize("customer", [JOSE, ZOE], ids=["es_ES", "en_US"])
-
-
-def tree_shape(msg) -> list[tuple[int, str]]:
-    out = []
-
-    def visit(part, depth):
-        out.append((depth, part.get_content_type()))
-        if part.is_multipart():
-            for child in part.get_payload():
-                visit(child, depth + 1)
-
-    visit(msg, 0)
-    return out
-
-
-def bodies(wire) -> tuple[str, str]:
-    """(text/plain, CRLF line ends made \\n; text/html, entities such as &nbsp; made characters again)."""
-    plain = wire.get_body(("plain",)).get_content().replace("\r\n", "\n")
-    return plain, unescape(wire.get_body(("html",)).get_content())
-
-
-def html_elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    """Every start tag in *html* with its attributes, as a browser's tokenizer reads them."""
-    found: list[tuple[str, dict[str, str | None]]] = []
-
-    class Collector(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            found.append((tag, dict(attrs)))
-
-    Collector().feed(html)
-    return found
-
-
-def list_unsubscribe(message) -> tuple[str, str]:
-    """The https URL and the mailto: URL of List-Unsubscribe, asserting its exact shape."""
-    value = " ".join(str(message["List-Unsubscribe"]).split())
-    match = re.fullmatch(r"<(https://[^<>\s]+)>, <(mailto:[^<>\s]+)>", value)
-    assert match, f"List-Unsubscribe is not <https://…>, <mailto:…>: {value!r}"
-    return match.group(1), match.group(2)
 
 
 def customers_on_example_domains(count: int) -> list[Customer]:
@@ -432,16 +390,3 @@ def test_progress_bar_is_drawn_only_when_asked(progress, shop, smtp_server, caps
 
 # --------------------------------------------------------------------------- translations
 
-
-def test_every_english_text_of_the_templates_has_a_spanish_one_in_its_catalog():
-    shop_package = files("mimekit.shop")
-    used = set()
-    for name in ("subject.txt", "body.txt", "body.html"):
-        path = shop_package.joinpath("templates", "newsletter", name)
-        for _, message, _, _ in extract_from_file("jinja2", str(path), options={"extensions": "jinja2.ext.i18n"}):
-            used.add(message)
-    with shop_package.joinpath("locale", "es", "LC_MESSAGES", "newsletter.po").open(encoding="utf-8") as po:
-        catalog = {m.id: m.string for m in read_po(po, locale="es") if m.id}
-    assert "Hello %(name)s," in used  # from base.po, shared by every e-mail
-    assert used - {"Hello %(name)s,"} <= set(catalog), "msgids missing from newsletter.po"
-    assert all(catalog[message] for message in used - {"Hello %(name)s,"})

@@ -91,3 +91,21 @@ def test_no_template_line_ends_with_endtrans():
                 if line.rstrip().endswith("{% endtrans %}"):
                     offenders.append(f"{path.relative_to(Path(str(TEMPLATES)))}:{number}")
     assert not offenders, f"put what follows on the same line: {offenders}"
+
+
+def test_no_english_text_is_translated_two_ways_across_the_catalogs():
+    from babel.messages.pofile import read_po
+
+    folder = Path(str(files("mimekit.shop").joinpath("locale", "es", "LC_MESSAGES")))
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted(folder.glob("*.po")):
+        with po.open(encoding="utf-8") as handle:
+            for message in read_po(handle, locale="es"):
+                if not message.id:
+                    continue
+                assert isinstance(message.id, str), f"{po.name}: plural forms need msgstr[0..2] in Spanish: {message.id!r}"
+                earlier = seen.setdefault(message.id, (po.name, message.string))
+                if earlier[1] != message.string:
+                    clashes.append(f"{message.id!r}: {earlier} vs {(po.name, message.string)}")
+    assert not clashes, "the merged catalog keeps only one of these: " + "; ".join(clashes)

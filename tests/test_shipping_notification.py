@@ -10,17 +10,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
-import re
 from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from babel.dates import format_date
-from babel.messages.extract import extract_from_dir
 
 import mimekit.shop
+from message_parts import bodies, hrefs, tree_shape
 from mimekit import as_smtp_bytes, send_message
 from mimekit.shop import (
     Customer,
@@ -31,7 +29,6 @@ from mimekit.shop import (
     sample_order,
     sample_shipment,
 )
-from mimekit.shop.rendering import translations
 from mimekit.shop.shipping_notification import build_shipping_notification
 
 LOCALES = ["es_ES", "en_US"]
@@ -76,45 +73,6 @@ def customer_in(locale: str) -> Customer:
 def shipment_for(locale: str, **changes):
     """The sample parcel of order 1001 for a customer reading *locale*, with *changes* applied."""
     return dataclasses.replace(sample_shipment(sample_order(customer_in(locale))), **changes)
-
-
-def tree_shape(msg) -> list[tuple[int, str]]:
-    out = []
-
-    def visit(part, depth):
-        out.append((depth, part.get_content_type()))
-        if part.is_multipart():
-            for child in part.get_payload():
-                visit(child, depth + 1)
-
-    visit(msg, 0)
-    return out
-
-
-def bodies(wire) -> tuple[str, str]:
-    """(text/plain, text/html) of a parsed message, decoded."""
-    return wire.get_body(("plain",)).get_content(), wire.get_body(("html",)).get_content()
-
-
-class _Links(HTMLParser):
-    """The href of every <a>, as a browser reads it (entities resolved)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self.hrefs.extend(value for name, value in attrs if name == "href")
-
-
-def hrefs(html: str) -> list[str]:
-    parser = _Links()
-    parser.feed(html)
-    return parser.hrefs
-
-
-# --------------------------------------------------------------------------- structure and headers
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -299,31 +257,3 @@ def test_sent_to_the_embedded_server_reads_back_the_same_subject_and_recipient(l
 #: msgids whose Spanish is the same word.
 SAME_IN_SPANISH = frozenset({"Total"})
 
-
-def template_msgids(*folders: str) -> set[str]:
-    """Every msgid that Babel extracts from the templates in *folders* (under templates/)."""
-    method_map = [("**.html", "jinja2"), ("**.txt", "jinja2")]
-    options = {"extensions": "jinja2.ext.i18n"}
-    found = set()
-    for folder in folders:
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            str(TEMPLATES / folder), method_map=method_map, options_map={"**.html": options, "**.txt": options}
-        ):
-            assert isinstance(message, str), f"{folder}: plural forms are not expected here: {message!r}"
-            found.add(message)
-    return found
-
-
-def placeholders(text: str) -> list[str]:
-    return sorted(re.findall(r"%\((\w+)\)s", text))
-
-
-def test_every_msgid_of_the_templates_has_a_spanish_translation_with_the_same_placeholders():
-    msgids = template_msgids("shipping_notification")
-    assert "Your order %(number)s is on its way" in msgids  # the extraction found the templates' texts
-    spanish = translations("es_ES")
-    for msgid in sorted(msgids):
-        msgstr = spanish.gettext(msgid)
-        assert msgstr, f"empty Spanish for {msgid!r}"
-        assert msgstr != msgid or msgid in SAME_IN_SPANISH, f"no Spanish for {msgid!r}"
-        assert placeholders(msgstr) == placeholders(msgid), f"placeholders differ: {msgid!r} → {msgstr!r}"

@@ -10,6 +10,7 @@ from html import unescape
 
 import pytest
 
+from message_parts import bodies, tree_shape
 from mimekit import (
     CardNumberError,
     HeaderInjectionError,
@@ -222,23 +223,6 @@ def test_tax_applies_to_shipping_too():
 
 
 # --------------------------------------------------------------------------- the order confirmation
-
-
-def tree_shape(msg) -> list[tuple[int, str]]:
-    out = []
-
-    def visit(part, depth):
-        out.append((depth, part.get_content_type()))
-        if part.is_multipart():
-            for child in part.get_payload():
-                visit(child, depth + 1)
-
-    visit(msg, 0)
-    return out
-
-
-def bodies(wire) -> tuple[str, str]:
-    return wire.get_body(("plain",)).get_content(), wire.get_body(("html",)).get_content()
 
 
 def test_confirmation_tree_is_alternative_of_plain_and_related_html_with_logo(order, shop, parse):

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from email.mime.multipart import MIMEMultipart
 
 from .compose import InlineImage, compose, unsubscribe_token
-from .models import Cart, Customer, Shop
+from .models import Cart, Shop
 
 __all__ = ["CART_REMINDER_LIST", "build_cart_reminder", "carts_to_remind"]
 

@@ -277,7 +277,7 @@ def send_newsletter(
             report.skipped[customer.email] = reason
             continue
         recipients.append(customer)
-    if session.smtp is None:
+    if not session.is_open:
         raise RuntimeError(
             "The SMTP session is not open: send_newsletter() sends over the session you give it; "
             "use `with SMTPSession(...) as session:` around the call."

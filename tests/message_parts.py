@@ -1,0 +1,58 @@
+"""Readers for the parts of a parsed message, shared by the e-mail tests (not the code under test)."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+from html import unescape
+from html.parser import HTMLParser
+
+
+def tree_shape(msg: Message) -> list[tuple[int, str]]:
+    """The MIME tree as ``(depth, content type)`` pairs, walked in order."""
+    out: list[tuple[int, str]] = []
+
+    def visit(part: Message, depth: int) -> None:
+        out.append((depth, part.get_content_type()))
+        if part.is_multipart():
+            for child in part.get_payload():
+                visit(child, depth + 1)
+
+    visit(msg, 0)
+    return out
+
+
+def bodies(wire) -> tuple[str, str]:
+    """``(text/plain, text/html)`` of a message parsed with ``policy.default``, decoded, HTML as written."""
+    return wire.get_body(("plain",)).get_content(), wire.get_body(("html",)).get_content()
+
+
+def readable_bodies(wire) -> tuple[str, str]:
+    """Like :func:`bodies`, with CRLF made ``\\n`` in the text and HTML entities (``&nbsp;``) made characters."""
+    plain, html = bodies(wire)
+    return plain.replace("\r\n", "\n"), unescape(html)
+
+
+def html_elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every start tag in *html* with its attributes, as a browser's tokenizer reads them."""
+    found: list[tuple[str, dict[str, str | None]]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, dict(attrs)))
+
+    Collector().feed(html)
+    return found
+
+
+def hrefs(html: str) -> list[str]:
+    """The ``href`` of every ``<a>`` in *html*, entities decoded."""
+    return [attrs["href"] for tag, attrs in html_elements(html) if tag == "a" and attrs.get("href")]
+
+
+def list_unsubscribe(wire) -> tuple[str, str]:
+    """The https URL and the mailto: URL of List-Unsubscribe, asserting its exact shape (RFC 2369 §3.2)."""
+    value = " ".join(str(wire["List-Unsubscribe"]).split())
+    match = re.fullmatch(r"<(https://[^<>\s]+)>, <(mailto:[^<>\s]+)>", value)
+    assert match, f"List-Unsubscribe is not <https://…>, <mailto:…>: {value!r}"
+    return match.group(1), match.group(2)
