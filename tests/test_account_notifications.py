@@ -80,7 +80,7 @@ def build(kind: str, locale: str, shop, **changes):
 
 def when(moment: dt.datetime, locale: str) -> str:
     """A date and time as the customer reads it: medium format, shop time zone (Europe/Madrid)."""
-    return format_datetime(moment, format="medium", tzinfo=MADRID, locale=locale)
+    return format_datetime(moment, format="long", tzinfo=MADRID, locale=locale)
 
 
 both = pytest.mark.parametrize("locale", LOCALES)
@@ -397,3 +397,33 @@ def test_markup_in_customer_name_is_escaped_in_the_welcome(shop, parse):
 SAME_IN_SPANISH = frozenset({"Total"})
 TEMPLATES = Path(mimekit.shop.__file__).parent / "templates"
 
+
+
+@pytest.mark.parametrize(
+    ("field", "old", "new"),
+    [
+        ("address", "Calle Mayor 5, Madrid", "Avenida de América 10, Madrid"),
+        ("e-mail", "ana.lopez@example.org", "ana@example.net"),
+        ("iban", "ES91 2100 0418 4502 0005 1332", "ES79 2100 0813 6101 2345 6789"),
+    ],
+)
+def test_every_sensitive_field_is_masked_whatever_its_name_or_shape(field, old, new):
+    shown_old, shown_new = masked(FieldChange(field, old, new, sensitive=True))
+    for clear, shown in ((old, shown_old), (new, shown_new)):
+        assert clear not in shown
+        assert "•" in shown
+        assert len(clear.split()[0]) < 4 or clear.split()[0] not in shown  # no whole word of it survives
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        lambda: dataclasses.replace(sample_account_created(), created_at=dt.datetime(2026, 11, 1, 18, 5)),
+        lambda: dataclasses.replace(sample_password_changed(), changed_at=dt.datetime(2026, 11, 4, 21, 12)),
+        lambda: dataclasses.replace(sample_account_details_updated(), updated_at=dt.datetime(2026, 11, 4, 12, 40)),
+    ],
+    ids=["created", "password", "details"],
+)
+def test_account_events_refuse_naive_times(event):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        event()

@@ -257,3 +257,21 @@ def test_sent_to_the_embedded_server_reads_back_the_same_subject_and_recipient(l
 #: msgids whose Spanish is the same word.
 SAME_IN_SPANISH = frozenset({"Total"})
 
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_last_parcel_of_a_split_order_does_not_say_more_is_coming(locale, shop, parse):
+    note = {"es_ES": "El resto de tu pedido llegará en otro paquete.", "en_US": "The rest of your order will follow in another parcel."}[locale]
+    first = shipment_for(locale)
+    last = dataclasses.replace(
+        first, items=first.order.items[2:], previously_shipped=first.items, tracking_number="MR 2026/11-0043"
+    )
+    assert last.completes_order and not first.completes_order
+    plain, _ = bodies(parse(build_shipping_notification(last, shop)))
+    assert note not in plain
+
+
+@pytest.mark.parametrize("number", ["", "   ", "MR 1\r\nBcc: x@example.net"])
+def test_shipment_needs_a_tracking_number_on_one_line(number):
+    with pytest.raises(ValueError, match="tracking_number"):
+        dataclasses.replace(sample_shipment(), tracking_number=number)

@@ -118,21 +118,32 @@ def mask_phone(number: str) -> str:
 def masked(change: FieldChange) -> tuple[str, str]:
     """Return ``(old, new)`` of *change* as an e-mail may show them.
 
-    A sensitive change is masked: with :func:`mask_email` when the field is
-    ``"email"``, with :func:`mask_phone` (every digit but the last 2)
-    otherwise. A change that is not sensitive is returned as it is.
+    A sensitive change is always masked, by what the value looks like, not by
+    the field's name: an address with ``@`` through :func:`mask_email`; a
+    value with 6 or more digits (a phone, an IBAN) through :func:`mask_phone`;
+    anything else (a street, a name) down to its first character and ``•••``.
+    A change that is not sensitive is returned as it is.
 
     >>> masked(FieldChange("email", "zoe.a@example.net", "zoe.anderson@example.org", sensitive=True))
     ('z•••@example.net', 'z•••@example.org')
     >>> masked(FieldChange("phone", "+34 612 345 678", "+34 699 876 543", sensitive=True))
     ('+•• ••• ••• •78', '+•• ••• ••• •43')
+    >>> masked(FieldChange("address", "Calle Mayor 5, Madrid", "Avenida de América 10", sensitive=True))
+    ('C•••', 'A•••')
     >>> masked(FieldChange("name", "Zoe Anderson", "Zoë Anderson"))
     ('Zoe Anderson', 'Zoë Anderson')
     """
     if not change.sensitive:
         return change.old, change.new
-    mask = mask_email if change.field.strip().lower() == "email" else mask_phone
-    return mask(change.old), mask(change.new)
+    return _mask_value(change.old), _mask_value(change.new)
+
+
+def _mask_value(value: str) -> str:
+    if "@" in value:
+        return mask_email(value)
+    if sum(ch.isdigit() for ch in value) >= 6:
+        return mask_phone(value)
+    return (value.strip()[:1] + "•••") if value.strip() else ""
 
 
 def _scope(kind: str, customer: Customer, when: _dt.datetime) -> str:

@@ -370,6 +370,8 @@ class ShipmentStatus(str, enum.Enum):
 class Shipment:
     """A parcel on its way: which order, which items, which carrier and tracking number.
 
+    *previously_shipped* lists what earlier parcels of the same order held,
+    so :attr:`completes_order` can tell the last parcel from a partial one.
     *tracking_url_template* is the carrier's https tracking page with a
     ``{number}`` placeholder; :attr:`tracking_url` fills it with the tracking
     number %-encoded, so a number holding ``&``, ``/`` or spaces cannot change
@@ -384,10 +386,16 @@ class Shipment:
     status: ShipmentStatus
     shipped_at: _dt.datetime
     estimated_delivery: _dt.date
+    previously_shipped: tuple[LineItem, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "items", tuple(self.items))
+        object.__setattr__(self, "previously_shipped", tuple(self.previously_shipped))
         object.__setattr__(self, "status", ShipmentStatus(self.status))
+        if not self.tracking_number.strip():
+            raise ValueError("tracking_number is empty: the carrier's tracking link needs it.")
+        if "\r" in self.tracking_number or "\n" in self.tracking_number:
+            raise ValueError(f"tracking_number {self.tracking_number!r} holds a line break; give the number alone.")
         if not self.items:
             raise ValueError(f"Shipment {self.tracking_number!r} holds no items.")
         if not self.tracking_url_template.startswith("https://") or "{number}" not in self.tracking_url_template:
@@ -397,6 +405,17 @@ class Shipment:
             )
         if self.shipped_at.tzinfo is None:
             raise ValueError("shipped_at must be timezone-aware.")
+
+    @property
+    def completes_order(self) -> bool:
+        """True when this parcel, with those shipped before it, holds every item ordered (by SKU and quantity)."""
+        shipped: dict[str, int] = {}
+        for item in (*self.previously_shipped, *self.items):
+            shipped[item.sku] = shipped.get(item.sku, 0) + item.quantity
+        ordered: dict[str, int] = {}
+        for item in self.order.items:
+            ordered[item.sku] = ordered.get(item.sku, 0) + item.quantity
+        return all(shipped.get(sku, 0) >= quantity for sku, quantity in ordered.items())
 
     @property
     def tracking_url(self) -> str:
@@ -508,6 +527,9 @@ class AccountCreated:
     customer: Customer
     created_at: _dt.datetime
 
+    def __post_init__(self) -> None:
+        _require_aware(self.created_at, "created_at")
+
 
 @dataclass(frozen=True)
 class PasswordChanged:
@@ -516,6 +538,9 @@ class PasswordChanged:
     customer: Customer
     changed_at: _dt.datetime
     device: str = ""
+
+    def __post_init__(self) -> None:
+        _require_aware(self.changed_at, "changed_at")
 
 
 @dataclass(frozen=True)
@@ -537,6 +562,15 @@ class AccountDetailsUpdated:
     changes: tuple[FieldChange, ...]
 
     def __post_init__(self) -> None:
+        _require_aware(self.updated_at, "updated_at")
         object.__setattr__(self, "changes", tuple(self.changes))
         if not self.changes:
             raise ValueError("AccountDetailsUpdated needs at least one FieldChange.")
+
+
+def _require_aware(moment: _dt.datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"{name} must be timezone-aware, e.g. datetime(..., tzinfo=timezone.utc): a naive time means "
+            "a different moment on every machine."
+        )

@@ -20,9 +20,11 @@ unsubscribe link for marketing mail).
   ``@media`` rules (for phones) in the head.
 
 Filters available in every template, already bound to the e-mail's locale:
-``money`` (a :class:`~mimekit.shop.models.Money`), ``date`` (a date or
-datetime, medium format: ``2 nov 2026`` / ``Nov 2, 2026``), ``datetime`` (date
-and time in the shop's time zone), ``percent`` (a Decimal rate: ``21 %`` / ``21%``).
+
+``money``     a :class:`~mimekit.shop.models.Money`: ``1.234,56 €`` / ``€1,234.56``
+``date``      a date or datetime, medium format: ``2 nov 2026`` / ``Nov 2, 2026``
+``datetime``  date, time and zone, in the shop's time zone: ``4 de noviembre de 2026, 21:12:00 CET``
+``percent``   a Decimal rate: ``21 %`` / ``21%``
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def template_environment(locale: str, timezone: str = "Europe/Madrid") -> jinja2
     env.filters["date"] = lambda value: format_date(
         value.astimezone(zone).date() if isinstance(value, _dt.datetime) else value, format="medium", locale=locale
     )
-    env.filters["datetime"] = lambda value: format_datetime(value, format="medium", tzinfo=zone, locale=locale)
+    env.filters["datetime"] = lambda value: format_datetime(value, format="long", tzinfo=zone, locale=locale)
     env.filters["percent"] = lambda value: format_percent(value, locale=locale)
     env.globals["locale"] = locale
     env.globals["language"] = Locale.parse(locale).language

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections import Counter
 from email.mime.multipart import MIMEMultipart
 
 from .compose import compose
@@ -42,16 +41,6 @@ def _content_id_safe(text: str) -> str:
     """
     return re.sub(r"[^A-Za-z0-9-]+", "-", text)
 
-
-def _is_partial(shipment: Shipment) -> bool:
-    """True when the parcel holds less than the whole order (counted by SKU and quantity)."""
-    shipped: Counter[str] = Counter()
-    ordered: Counter[str] = Counter()
-    for item in shipment.items:
-        shipped[item.sku] += item.quantity
-    for item in shipment.order.items:
-        ordered[item.sku] += item.quantity
-    return any(shipped[sku] < quantity for sku, quantity in ordered.items())
 
 
 def build_shipping_notification(
@@ -107,7 +96,7 @@ def build_shipping_notification(
             "tracking_url": shipment.tracking_url,
             "status": shipment.status.value,
             "delivered": shipment.status.value == "delivered",
-            "partial": _is_partial(shipment),
+            "partial": not shipment.completes_order,
         },
         scope="shipment-" + _content_id_safe(shipment.tracking_number),
         date=date,
