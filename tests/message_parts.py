@@ -56,3 +56,8 @@ def list_unsubscribe(wire) -> tuple[str, str]:
     match = re.fullmatch(r"<(https://[^<>\s]+)>, <(mailto:[^<>\s]+)>", value)
     assert match, f"List-Unsubscribe is not <https://…>, <mailto:…>: {value!r}"
     return match.group(1), match.group(2)
+
+
+def content_id(key: str, scope: str, domain: str = "tienda.example.com") -> re.Pattern[str]:
+    """The Content-ID a shop e-mail gives image *key*: ``<KEY.SCOPE.UNIQUE@domain>``, UNIQUE 10 hex digits."""
+    return re.compile(rf"<{re.escape(key)}\.{re.escape(scope)}\.[0-9a-f]{{10}}@{re.escape(domain)}>")

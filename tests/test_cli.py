@@ -16,7 +16,7 @@ CONFIRMATION_TREE = [
     "├── text/plain · charset=utf-8 · quoted-printable",
     "└── multipart/related · type=text/html",
     "    ├── text/html · charset=utf-8 · quoted-printable",
-    '    └── image/png · base64 · inline · filename="logo.png" · cid=<logo.order-1001@tienda.example.com>',
+    '    └── image/png · base64 · inline · filename="logo.png" · cid=<logo.order-1001.',
 ]
 
 

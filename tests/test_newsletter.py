@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from babel.numbers import format_currency
 
-from message_parts import html_elements, list_unsubscribe, tree_shape
+from message_parts import content_id, html_elements, list_unsubscribe, tree_shape
 from message_parts import readable_bodies as bodies
 from mimekit import EmbeddedServer, as_smtp_bytes
 from mimekit.sending import SMTPSession
@@ -79,8 +79,8 @@ def test_newsletter_photos_are_inline_and_referenced_from_the_html(customer, sho
     assert logo.get_filename() == "logo.png"
     assert len(photos) == len(campaign.featured)
     for product, photo in zip(campaign.featured, photos):
+        assert content_id(product.sku, "otono-2026").fullmatch(photo["Content-ID"].strip())
         cid = photo["Content-ID"].strip().removeprefix("<").removesuffix(">")
-        assert re.fullmatch(rf"{product.sku}\.otono-2026\.[0-9a-f]{{12}}@tienda\.example\.com", cid)
         assert photo.get_content_disposition() == "inline"
         assert photo.get_filename() == f"{product.sku}.png"
         assert photo.get_payload(decode=True) == product.image_png
@@ -168,7 +168,7 @@ def test_fixed_message_id_gives_fixed_content_ids(shop):
         return [part["Content-ID"] for part in msg.walk() if part["Content-ID"]]
 
     assert ids() == ids()
-    assert ids()[0] == "<logo.otono-2026.2df1f5ca4098@tienda.example.com>"
+    assert content_id("logo", "otono-2026").fullmatch(ids()[0])
 
 
 @pytest.mark.parametrize(("customer", "reason"), [(INIGO, "unsubscribed"), (MARY, "no marketing consent")])

@@ -6,11 +6,11 @@ Each builds the same tree (see :func:`~mimekit.shop.compose.compose`)::
     ├── text/plain                    what happened, when, and what to do if it wasn't you
     └── multipart/related; type="text/html"
         ├── text/html                 the same, logo at the top
-        └── image/png                 the logo: inline, Content-ID <logo.SCOPE@shop-domain>
+        └── image/png                 the logo: inline, Content-ID <logo.SCOPE.UNIQUE@shop-domain>
 
 SCOPE names the event and its time, e.g. ``password-changed-20261104T201200Z-…``,
-followed by a short hash of the customer's address, so Content-IDs differ from
-one message to the next without putting the address itself in a header.
+followed by a short hash of the customer's address (never the address itself);
+UNIQUE, from the Message-ID, makes every message's Content-IDs its own.
 
 These e-mails are *security notices*: they tell the account holder that
 something happened to the account, so that somebody else's doing is noticed

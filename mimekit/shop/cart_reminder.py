@@ -11,8 +11,8 @@ The tree it builds (see :func:`~mimekit.shop.compose.compose`)::
     ├── text/plain                    the cart as a list, the link to resume checkout
     └── multipart/related; type="text/html"
         ├── text/html                 the cart as a table with a photo per product
-        ├── image/png                 the logo: inline, Content-ID <logo.cart-TOKEN@shop-domain>
-        └── image/png …               one photo per product: Content-ID <SKU.cart-TOKEN@shop-domain>
+        ├── image/png                 the logo: inline, Content-ID <logo.cart-TOKEN.UNIQUE@shop-domain>
+        └── image/png …               one photo per product: Content-ID <SKU.cart-TOKEN.UNIQUE@shop-domain>
 
 A cart reminder is *marketing*, not transactional: it tries to sell, it does
 not report on something the customer did. So it goes only to customers who
@@ -27,7 +27,6 @@ agreed to marketing mail, and it carries a visible unsubscribe link and the
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Iterable
 from email.mime.multipart import MIMEMultipart
 
@@ -108,8 +107,9 @@ def build_cart_reminder(
     the customer's language. Every item shows with its quantity, current unit
     price and line total, and the cart's subtotal; in the HTML each product
     has its photo, an inline image with Content-ID
-    ``<SKU.cart-TOKEN@shop-domain>`` (characters outside ``A-Z a-z 0-9 _ -``
-    become ``-``, RFC 5322 §3.6.4) and file name ``SKU.png``. The photos of a
+    ``<SKU.cart-TOKEN.UNIQUE@shop-domain>`` (see
+    :func:`~mimekit.shop.compose.compose`: UNIQUE comes from the Message-ID,
+    RFC 2045 §7) and file name ``SKU.png``. The photos of a
     product in the cart twice are attached once. A product without a photo is
     listed without one.
 
@@ -133,15 +133,15 @@ def build_cart_reminder(
 
     >>> from mimekit import render_tree
     >>> from mimekit.shop.sample import sample_cart, sample_shop
-    >>> msg = build_cart_reminder(sample_cart(), sample_shop())
+    >>> msg = build_cart_reminder(sample_cart(), sample_shop(), message_id="<cart-1@tienda.example.com>")
     >>> print(render_tree(msg))
     multipart/alternative
     ├── text/plain · charset=utf-8 · quoted-printable · ... bytes
     └── multipart/related · type=text/html
         ├── text/html · charset=utf-8 · quoted-printable · ... bytes
-        ├── image/png · base64 · inline · filename="logo.png" · cid=<logo.cart-Vx3kQ9s2Lr7bT1@tienda.example.com> · ...
-        ├── image/png · base64 · inline · filename="BUF-LAN-02.png" · cid=<BUF-LAN-02.cart-Vx3kQ9s2Lr7bT1@tienda.example.com> · ...
-        └── image/png · base64 · inline · filename="TAZ-CER-01.png" · cid=<TAZ-CER-01.cart-Vx3kQ9s2Lr7bT1@tienda.example.com> · ...
+        ├── image/png · base64 · inline · filename="logo.png" · cid=<logo.cart-Vx3kQ9s2Lr7bT1.867bb7bbdf@tienda.example.com> · ...
+        ├── image/png · base64 · inline · filename="BUF-LAN-02.png" · cid=<BUF-LAN-02.cart-Vx3kQ9s2Lr7bT1.867bb7bbdf@tienda.example.com> · ...
+        └── image/png · base64 · inline · filename="TAZ-CER-01.png" · cid=<TAZ-CER-01.cart-Vx3kQ9s2Lr7bT1.867bb7bbdf@tienda.example.com> · ...
     >>> msg["List-Unsubscribe-Post"]
     'List-Unsubscribe=One-Click'
     """
@@ -162,21 +162,7 @@ def build_cart_reminder(
     if not cart.items:
         raise ValueError(f"Cart {cart.token!r} is empty: there is nothing to remind {customer.email} of.")
 
-    scope = "cart-" + _safe(cart.token)
-    photo_cids: dict[str, str] = {}  # sku -> Content-ID
-    images: list[InlineImage] = []
-    for item in cart.items:
-        product = item.product
-        if not product.image_png or product.sku in photo_cids:
-            continue
-        cid = f"<{_safe(product.sku)}.{scope}@{shop.domain}>"
-        taken = {image.cid for image in images}
-        suffix = 2
-        while cid in taken:  # two SKUs that differ only in characters made safe ("A/1", "A 1")
-            cid = f"<{_safe(product.sku)}-{suffix}.{scope}@{shop.domain}>"
-            suffix += 1
-        photo_cids[product.sku] = cid
-        images.append(InlineImage(cid, product.image_png, f"{product.sku}.png"))
+    images = [InlineImage(i.product.sku, i.product.image_png, f"{i.product.sku}.png") for i in cart.items if i.product.image_png]
 
     return compose(
         "cart_reminder",
@@ -185,9 +171,8 @@ def build_cart_reminder(
         {
             "cart": cart,
             "resume_url": shop.url("carrito", t=cart.token),
-            "photo_cids": photo_cids,
         },
-        scope=scope,
+        scope=f"cart-{cart.token}",
         images=images,
         unsubscribe_url=shop.url(
             "baja", lista=CART_REMINDER_LIST, t=unsubscribe_token(shop, customer, CART_REMINDER_LIST)
@@ -196,7 +181,3 @@ def build_cart_reminder(
         message_id=message_id,
     )
 
-
-def _safe(text: str) -> str:
-    """*text* with every run of characters outside ``A-Z a-z 0-9 _ -`` turned into ``-`` (for Content-IDs)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"

@@ -7,8 +7,12 @@
     ├── text/plain                       body.txt: written for reading
     └── multipart/related; type="text/html"
         ├── text/html                    body.html, CSS inlined
-        ├── image/png                    the shop logo, inline, Content-ID <logo.SCOPE@shop-domain>
-        └── image/png …                  any other inline images (product photos), same rule
+        ├── image/png                    the shop logo, inline, Content-ID <logo.SCOPE.UNIQUE@shop-domain>
+        └── image/png …                  any other inline images (product photos): <KEY.SCOPE.UNIQUE@shop-domain>
+
+Content-IDs must be world-unique (RFC 2045 §7), so the same logo gets a new
+one in every message: UNIQUE is a short hash of the message's Message-ID. Give
+a fixed ``message_id`` and the Content-IDs are fixed too.
 
 Headers: From the shop, To the customer (display name RFC 2047-encoded),
 Reply-To the support address, Subject, Date and Message-ID (RFC 5322 §3.6),
@@ -27,32 +31,45 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
+from email.utils import make_msgid
 from typing import Any
 
 from ..errors import MimeStructureError
-from ..headers import add_date_and_message_id, check_header_value, set_header
+from ..headers import add_date_and_message_id, check_header_value, check_msg_id, set_header
 from ..multipart import add_inline_image, cid_url, make_alternative
 from .models import Customer, Shop
 from .rendering import inline_css, template_environment
 
-__all__ = ["InlineImage", "compose", "list_unsubscribe_headers", "unsubscribe_token"]
+__all__ = ["InlineImage", "compose", "content_id_part", "list_unsubscribe_headers", "unsubscribe_token"]
 
 
 @dataclass(frozen=True)
 class InlineImage:
-    """An image shown inside the HTML: its Content-ID (``<…@…>``), raw PNG/JPEG bytes, a file name."""
+    """An image shown inside the HTML: the *key* templates use (``image_urls[key]``), raw PNG/JPEG bytes, a file name.
 
-    cid: str
+    :func:`compose` gives it its Content-ID; the key (a SKU, say) goes into it
+    with every character outside ``A-Z a-z 0-9 -`` made ``-``.
+    """
+
+    key: str
     data: bytes
     filename: str
 
-    @property
-    def url(self) -> str:
-        """The ``cid:`` URL for ``<img src>`` (RFC 2392)."""
-        return cid_url(self.cid)
+
+def content_id_part(text: str) -> str:
+    """*text* made safe for the left part of a Content-ID: runs outside ``A-Z a-z 0-9 -`` become ``-``.
+
+    What remains is a valid dot-atom piece (RFC 5322 §3.4.1, RFC 2045 §7): no
+    spaces, slashes, ``@`` or double dots.
+
+    >>> content_id_part("MR 2026/11-0042")
+    'MR-2026-11-0042'
+    """
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "x"
 
 
 def unsubscribe_token(shop: Shop, customer: Customer, list_id: str) -> str:
@@ -106,8 +123,9 @@ def compose(
 
     *context* is passed to the templates together with ``shop``, ``customer``,
     ``logo_url``, ``unsubscribe_url`` and, for each image, its ``cid:`` URL
-    under ``image_urls[cid]``. *scope* makes the logo's Content-ID unique to
-    this message (``order-1001``, ``cart-…``). *unsubscribe_url* marks the
+    under ``image_urls[image.key]``. *scope* names what the message is about
+    (``order-1001``, ``cart-…``) inside every Content-ID, next to a hash of the
+    Message-ID that makes each Content-ID unique to this message. *unsubscribe_url* marks the
     e-mail as marketing: it adds the visible link in the footer and the
     ``List-Unsubscribe`` headers. *date* / *message_id* fix those headers.
 
@@ -117,14 +135,30 @@ def compose(
     """
     if not shop.logo_png:
         raise MimeStructureError(f"Shop {shop.name!r} has no logo_png; every e-mail shows it by Content-ID.")
-    logo = InlineImage(f"<logo.{scope}@{shop.domain}>", shop.logo_png, "logo.png")
+    if message_id is None:
+        message_id = make_msgid(domain=shop.domain)
+    check_msg_id(message_id)
+    unique = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:10]
+    suffix = f"{content_id_part(scope)}.{unique}@{shop.domain}"
+    logo_cid = f"<logo.{suffix}>"
+    inline: list[tuple[str, InlineImage]] = [(logo_cid, InlineImage("logo", shop.logo_png, "logo.png"))]
+    image_cids: dict[str, str] = {}  # key -> Content-ID
+    for image in images:
+        if image.key in image_cids:
+            continue  # one part per key, however often the HTML shows it
+        taken = {cid for cid, _ in inline}
+        cid, n = f"<{content_id_part(image.key)}.{suffix}>", 2
+        while cid in taken:  # keys that differ only in characters made safe ("A/1", "A 1"), or "logo"
+            cid, n = f"<{content_id_part(image.key)}-{n}.{suffix}>", n + 1
+        image_cids[image.key] = cid
+        inline.append((cid, image))
     env = template_environment(customer.locale, shop.timezone)
     values = {
         **context,
         "shop": shop,
         "customer": customer,
-        "logo_url": logo.url,
-        "image_urls": {image.cid: image.url for image in images},
+        "logo_url": cid_url(logo_cid),
+        "image_urls": {key: cid_url(cid) for key, cid in image_cids.items()},
         "unsubscribe_url": unsubscribe_url,
     }
     subject = env.get_template(f"{kind}/subject.txt").render(values).strip()
@@ -134,8 +168,8 @@ def compose(
     text = env.get_template(f"{kind}/body.txt").render(values)
     html = inline_css(env.get_template(f"{kind}/body.html").render(values))
     msg = make_alternative(text, html)
-    for image in (logo, *images):
-        add_inline_image(msg, image.data, cid=image.cid, filename=image.filename)
+    for cid, image in inline:
+        add_inline_image(msg, image.data, cid=cid, filename=image.filename)
     set_header(msg, "From", (shop.name, shop.email))
     set_header(msg, "To", (customer.name, customer.email))
     set_header(msg, "Reply-To", (shop.name, shop.support_email))

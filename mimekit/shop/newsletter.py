@@ -50,9 +50,6 @@ The tree of each message (see :func:`~mimekit.shop.compose.compose`)::
 from __future__ import annotations
 
 import datetime as _dt
-import email.utils
-import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.mime.multipart import MIMEMultipart
@@ -71,11 +68,10 @@ __all__ = ["NewsletterReport", "build_newsletter", "send_newsletter"]
 
 @dataclass(frozen=True)
 class _Featured:
-    """A featured product as the templates show it: the product, its page, its photo's Content-ID (or None)."""
+    """A featured product as the templates show it: the product and its page."""
 
     product: Product
     url: str
-    cid: str | None
 
 
 def build_newsletter(
@@ -95,9 +91,9 @@ def build_newsletter(
     every featured product shows with its price in the customer's locale and
     a link to ``<base_url>/productos/<path>`` (the SKU when it has no path),
     %-encoded; in the HTML with its photo, an inline image with Content-ID
-    ``<SKU.SLUG.HASH@shop-domain>``, where *HASH* is 12 hex digits of the
-    SHA-256 of this message's Message-ID, so every message's Content-IDs are
-    its own (RFC 2045 §7 asks for world-unique ones).
+    ``<SKU.SLUG.UNIQUE@shop-domain>``, where UNIQUE is a short hash of this
+    message's Message-ID (see :func:`~mimekit.shop.compose.compose`), so
+    every message's Content-IDs are its own (RFC 2045 §7 asks for world-unique ones).
 
     Marketing: the footer shows the unsubscribe link and the message carries
     ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 2369, RFC 8058).
@@ -124,9 +120,9 @@ def build_newsletter(
     ├── text/plain · charset=utf-8 · quoted-printable · ... bytes
     └── multipart/related · type=text/html
         ├── text/html · charset=utf-8 · quoted-printable · ... bytes
-        ├── image/png · base64 · inline · filename="logo.png" · cid=<logo.otono-2026.2df1f5ca4098@tienda.example.com> · ...
-        ├── image/png · base64 · inline · filename="BUF-LAN-02.png" · cid=<BUF-LAN-02.otono-2026.2df1f5ca4098@tienda.example.com> · ...
-        └── image/png · base64 · inline · filename="TAZ-CER-01.png" · cid=<TAZ-CER-01.otono-2026.2df1f5ca4098@tienda.example.com> · ...
+        ├── image/png · base64 · inline · filename="logo.png" · cid=<logo.otono-2026.2df1f5ca40@tienda.example.com> · ...
+        ├── image/png · base64 · inline · filename="BUF-LAN-02.png" · cid=<BUF-LAN-02.otono-2026.2df1f5ca40@tienda.example.com> · ...
+        └── image/png · base64 · inline · filename="TAZ-CER-01.png" · cid=<TAZ-CER-01.otono-2026.2df1f5ca40@tienda.example.com> · ...
     >>> envelope_from_headers(msg).rcpt_tos
     ('jose.nunez@example.com',)
     >>> msg["List-Unsubscribe-Post"]
@@ -144,28 +140,14 @@ def build_newsletter(
             + " send_newsletter() skips such customers and reports them."
         )
     text = campaign.text_for(customer.locale)
-    if message_id is None:
-        message_id = email.utils.make_msgid(domain=shop.domain)
-    unique = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:12]  # short: long Content-IDs get folded
-    scope = f"{campaign.slug}.{unique}"
-    featured: list[_Featured] = []
-    images: list[InlineImage] = []
-    for product in campaign.featured:
-        cid = None
-        if product.image_png:
-            cid = f"<{_safe(product.sku)}.{scope}@{shop.domain}>"
-            suffix = 2
-            while cid in {image.cid for image in images}:  # a product featured twice, or SKUs alike once made safe
-                cid = f"<{_safe(product.sku)}-{suffix}.{scope}@{shop.domain}>"
-                suffix += 1
-            images.append(InlineImage(cid, product.image_png, f"{product.sku}.png"))
-        featured.append(_Featured(product, shop.url("productos", product.path or product.sku), cid))
+    featured = [_Featured(p, shop.url("productos", p.path or p.sku)) for p in campaign.featured]
+    images = [InlineImage(p.sku, p.image_png, f"{p.sku}.png") for p in campaign.featured if p.image_png]
     return compose(
         "newsletter",
         shop,
         customer,
         {"campaign": campaign, "text": text, "featured": featured},
-        scope=scope,
+        scope=campaign.slug,
         images=images,
         unsubscribe_url=_unsubscribe_url(campaign, customer, shop),
         date=date,
@@ -311,10 +293,6 @@ def _unsubscribe_url(campaign: Campaign, customer: Customer, shop: Shop) -> str:
     query = urlencode({"lista": campaign.slug, "t": unsubscribe_token(shop, customer, campaign.slug)})
     return f"{campaign.unsubscribe_url}{'&' if '?' in campaign.unsubscribe_url else '?'}{query}"
 
-
-def _safe(text: str) -> str:
-    """*text* with every run of characters outside ``A-Z a-z 0-9 _ -`` turned into ``-`` (for Content-IDs)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
 def _some(items: list[str], shown: int = 3) -> str:

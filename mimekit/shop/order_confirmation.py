@@ -6,7 +6,7 @@ The tree it builds (see :func:`~mimekit.shop.compose.compose`)::
     ├── text/plain                    the order written for reading in any client
     └── multipart/related; type="text/html"
         ├── text/html                 the same order as a table, logo at the top
-        └── image/png                 the logo: inline, Content-ID <logo.order-N@shop-domain>
+        └── image/png                 the logo: inline, Content-ID <logo.order-N.UNIQUE@shop-domain>
 
 A transactional e-mail: no List-Unsubscribe, it is not marketing.
 """
@@ -14,7 +14,6 @@ A transactional e-mail: no List-Unsubscribe, it is not marketing.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from email.mime.multipart import MIMEMultipart
 
 from .compose import compose
@@ -49,7 +48,7 @@ def build_order_confirmation(
         shop,
         order.customer,
         {"order": order, "order_url": shop.url("orders", order.number)},
-        scope="order-" + re.sub(r"[^A-Za-z0-9.-]+", "-", order.number),  # Content-IDs allow no spaces or slashes
+        scope=f"order-{order.number}",
         date=date,
         message_id=message_id,
     )
