@@ -398,7 +398,6 @@ SAME_IN_SPANISH = frozenset({"Total"})
 TEMPLATES = Path(mimekit.shop.__file__).parent / "templates"
 
 
-
 @pytest.mark.parametrize(
     ("field", "old", "new"),
     [

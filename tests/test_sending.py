@@ -198,7 +198,6 @@ def test_server_stopped_before_sending_is_a_delivery_error(smtp_server, text_mes
         send_message(text_message(), port=port, timeout=5)
 
 
-
 # --------------------------------------------------------------------------- envelope overrides, size, 8-bit bodies
 
 

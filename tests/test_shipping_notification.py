@@ -258,7 +258,6 @@ def test_sent_to_the_embedded_server_reads_back_the_same_subject_and_recipient(l
 SAME_IN_SPANISH = frozenset({"Total"})
 
 
-
 @pytest.mark.parametrize("locale", LOCALES)
 def test_last_parcel_of_a_split_order_does_not_say_more_is_coming(locale, shop, parse):
     note = {"es_ES": "El resto de tu pedido llegará en otro paquete.", "en_US": "The rest of your order will follow in another parcel."}[locale]

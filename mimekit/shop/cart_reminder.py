@@ -93,7 +93,6 @@ def carts_to_remind(
     ]
 
 
-
 def build_cart_reminder(
     cart: Cart,
     shop: Shop,

@@ -286,13 +286,10 @@ def send_newsletter(
     return report
 
 
-
-
 def _unsubscribe_url(campaign: Campaign, customer: Customer, shop: Shop) -> str:
     """``campaign.unsubscribe_url`` plus ``lista=<slug>&t=<token>`` (``&`` if it already has a query)."""
     query = urlencode({"lista": campaign.slug, "t": unsubscribe_token(shop, customer, campaign.slug)})
     return f"{campaign.unsubscribe_url}{'&' if '?' in campaign.unsubscribe_url else '?'}{query}"
-
 
 
 def _some(items: list[str], shown: int = 3) -> str:

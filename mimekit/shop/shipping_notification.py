@@ -29,8 +29,6 @@ from .models import Shipment, Shop
 __all__ = ["build_shipping_notification"]
 
 
-
-
 def build_shipping_notification(
     shipment: Shipment,
     shop: Shop,
