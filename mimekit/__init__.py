@@ -14,11 +14,15 @@ preview       show an e-mail's HTML in a sandboxed frame (no scripts, no remote 
 envelope      MAIL FROM / RCPT TO from headers; the bytes sent (Bcc removed)
 sending       an smtplib session with a result per recipient
 server        the embedded aiosmtpd server and its inbox
-shop          the order model and the order confirmation e-mail
+faults        scripted, repeatable SMTP faults (550, 451 greylisting, 421, 452, 552, 535 …)
+tls           a throwaway local certificate authority for STARTTLS / SMTPS lessons
+connection    SMTP targets as URLs (smtp://, smtp+starttls://, smtps://), passwords from the environment
+shop          a small shop and its e-mails, in Spanish and English
 errors        the exception tree
 ============  ==========================================================
 """
 
+from .connection import SMTPTarget
 from .envelope import Envelope, as_smtp_bytes, envelope_from_headers
 from .errors import (
     AttachmentNotFoundError,
@@ -32,6 +36,7 @@ from .errors import (
     ServerStartError,
     SMTPDeliveryError,
 )
+from .faults import FaultPlan, FaultyHandler, inject_faults
 from .headers import (
     add_date_and_message_id,
     check_header_value,
@@ -64,6 +69,7 @@ from .server import (
     start_server,
     stop_server,
 )
+from .tls import LocalCA
 from .tree import explain, load_message, render_tree
 
 __version__ = "0.1.0"
@@ -75,17 +81,21 @@ __all__ = [
     "CardNumberError",
     "EmbeddedServer",
     "Envelope",
+    "FaultPlan",
+    "FaultyHandler",
     "HTMLPreview",
     "HeaderError",
     "HeaderInjectionError",
     "Inbox",
     "InboxTimeout",
     "InvalidAddressError",
+    "LocalCA",
     "MimeStructureError",
     "MimekitError",
     "RecipientResult",
     "SMTPDeliveryError",
     "SMTPSession",
+    "SMTPTarget",
     "SendResult",
     "ServerStartError",
     "add_attachment",
@@ -102,6 +112,7 @@ __all__ = [
     "find_cid_references",
     "format_address",
     "guess_mime_type",
+    "inject_faults",
     "load_message",
     "make_alternative",
     "make_binary_part",
