@@ -242,11 +242,12 @@ class SMTPTarget:
 
     @classmethod
     def for_server(cls, server: Any, *, timeout: float = DEFAULT_TIMEOUT) -> SMTPTarget:
-        """Return the ``smtp://host:port`` target of a running embedded server.
+        """Return the target of a running embedded server: ``smtp://``, ``smtp+starttls://`` or ``smtps://host:port``.
 
         ``server`` is an :class:`~mimekit.server.EmbeddedServer` or any object
-        with ``.host`` (str) and ``.port`` (int). The embedded server speaks
-        plain SMTP without AUTH, so the target has no user name.
+        with ``.host`` (str) and ``.port`` (int); the scheme follows its
+        ``url`` when it has one (a TLS server), else plain ``smtp``. The target
+        has no user name: add one with ``dataclasses.replace`` for AUTH.
 
         Raises ``TypeError`` when ``server`` has no str ``host`` / int ``port``,
         and ``ValueError`` when its port is still 0 (not started yet).
@@ -266,7 +267,9 @@ class SMTPTarget:
             raise ValueError(
                 "The server has no port yet: start it first (server.start(), or with EmbeddedServer() as server)."
             )
-        return cls("smtp", host, port, timeout=timeout)
+        url = getattr(server, "url", "")
+        scheme = url.split("://", 1)[0] if isinstance(url, str) and "://" in url else "smtp"
+        return cls(scheme if scheme in DEFAULT_PORTS else "smtp", host, port, timeout=timeout)
 
     # -- showing
 

@@ -82,6 +82,7 @@ import datetime
 import email.message
 import email.policy
 import errno
+import hmac
 import ipaddress
 import logging
 import operator
@@ -90,13 +91,16 @@ import socket
 import sys
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from email.parser import BytesParser
 from typing import Any, overload
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from mimekit.errors import InboxTimeout, ServerStartError
+from mimekit.faults import BadCredentials, FaultPlan, FaultyHandler, inject_faults
+from mimekit.tls import LocalCA
 
 __all__ = [
     "CapturedMessage",
@@ -435,6 +439,15 @@ def _quiet_aiosmtpd_logging() -> None:
     logger = logging.getLogger("mail.log")
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.WARNING)
+    if not any(isinstance(f, _DropLoginDataWarning) for f in logger.filters):
+        logger.addFilter(_DropLoginDataWarning())
+
+
+class _DropLoginDataWarning(logging.Filter):
+    """aiosmtpd 1.4 warns about its own deprecated ``Session.login_data`` on every successful AUTH."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Session.login_data is deprecated")
 
 
 # One lock for every start and stop: it keeps the name registry consistent and
@@ -467,9 +480,21 @@ class EmbeddedServer:
     rerunning a notebook cell never leaves an orphan server listening.
     Servers with ``name=None`` are independent of each other.
 
-    The server speaks plain SMTP without TLS or AUTH, keeps the message bytes
-    undecoded (``decode_data=False``) and accepts UTF-8 addresses
-    (``SMTPUTF8``, RFC 6531). Use it as a context manager to stop it for sure::
+    By default the server speaks plain SMTP without TLS or AUTH, keeps the
+    message bytes undecoded (``decode_data=False``) and accepts UTF-8
+    addresses (``SMTPUTF8``, RFC 6531). For the TLS and AUTH lessons:
+
+    * ``tls="starttls"`` offers STARTTLS (RFC 3207) and refuses mail before it
+      (530); ``tls="implicit"`` speaks TLS from the first byte (SMTPS, RFC 8314).
+      The certificate comes from ``ca``, by default a fresh in-memory
+      :class:`~mimekit.tls.LocalCA` for ``host``, ``localhost`` and
+      ``server_hostname``; clients trust it with ``server.ca.client_context()``.
+    * ``auth={"user": "password"}`` offers AUTH PLAIN and LOGIN (RFC 4954) and
+      answers 235 or 535. Without TLS it is refused (``ValueError``) unless
+      ``allow_auth_without_tls=True``, for a lesson that shows why passwords
+      must not travel in clear.
+    * ``faults`` is a :class:`~mimekit.faults.FaultPlan` or its spec string
+      (``"greylist:2,reject:nobody@*"``): scripted, repeatable refusals. Use it as a context manager to stop it for sure::
 
         >>> with EmbeddedServer() as server:
         ...     server.is_running, server.host, server.port > 0
@@ -478,7 +503,8 @@ class EmbeddedServer:
         False
 
     Raises ``TypeError`` / ``ValueError`` here for arguments of the wrong type or
-    range; :meth:`start` raises :class:`~mimekit.errors.ServerStartError`.
+    range (an unknown ``tls`` mode, AUTH without TLS, a bad fault spec);
+    :meth:`start` raises :class:`~mimekit.errors.ServerStartError`.
     """
 
     def __init__(
@@ -491,7 +517,23 @@ class EmbeddedServer:
         inbox: Inbox | None = None,
         name: str | None = None,
         allow_remote: bool = False,
+        tls: str | None = None,
+        ca: LocalCA | None = None,
+        auth: Mapping[str, str] | None = None,
+        allow_auth_without_tls: bool = False,
+        faults: FaultPlan | str | None = None,
     ) -> None:
+        if tls not in (None, "starttls", "implicit"):
+            raise ValueError(f"tls={tls!r}: use None (plain SMTP), 'starttls' (RFC 3207) or 'implicit' (RFC 8314).")
+        if auth is not None:
+            if not auth or not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in auth.items()):
+                raise ValueError("auth must map each user name (str) to its password (str), e.g. {'alumno': '…'}.")
+            if tls is None and not allow_auth_without_tls:
+                raise ValueError(
+                    "AUTH without TLS would send the password in clear (RFC 4954 §4, RFC 8314). Pass "
+                    "tls='starttls' or tls='implicit'; only a lesson that shows why this is dangerous should "
+                    "pass allow_auth_without_tls=True."
+                )
         if not isinstance(host, str) or not host:
             raise TypeError(f"host must be a non-empty str such as '127.0.0.1', not {host!r}")
         if not isinstance(port, int) or isinstance(port, bool):
@@ -520,9 +562,15 @@ class EmbeddedServer:
         self.name = name
         self.inbox = Inbox() if inbox is None else inbox
         self.inbox._servers.add(self)
-        self.handler = CapturingHandler(self.inbox)
+        self.handler: Any = CapturingHandler(self.inbox)
+        self.tls = tls
+        self.ca = ca if ca is not None or tls is None else LocalCA(hostnames=_tls_names(host, server_hostname))
+        self.auth = dict(auth) if auth is not None else None
+        self.allow_auth_without_tls = bool(allow_auth_without_tls)
         self._requested_port = port
         self._controller: _BoundSocketController | None = None
+        if faults is not None:
+            inject_faults(self, faults)
 
     # -- state
 
@@ -535,13 +583,48 @@ class EmbeddedServer:
 
     @property
     def url(self) -> str:
-        """``smtp://host:port`` (IPv6 hosts in brackets); the port is 0 until started."""
+        """``smtp://host:port``, ``smtp+starttls://…`` or ``smtps://…`` (IPv6 hosts in brackets); port 0 until started.
+
+        The form :meth:`mimekit.connection.SMTPTarget.from_url` reads.
+        """
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"smtp://{host}:{self.port}"
+        scheme = {None: "smtp", "starttls": "smtp+starttls", "implicit": "smtps"}[self.tls]
+        return f"{scheme}://{host}:{self.port}"
 
     def _settings(self) -> tuple[Any, ...]:
         """What start_server() compares to decide whether a rerun asks for the same server."""
-        return (self.host, self._requested_port, self.server_hostname, self.data_size_limit, self.allow_remote)
+        faults = str(self.handler.plan) if isinstance(self.handler, FaultyHandler) else ""
+        auth = tuple(sorted(self.auth.items())) if self.auth else ()
+        return (self.host, self._requested_port, self.server_hostname, self.data_size_limit, self.allow_remote,
+                self.tls, auth, self.allow_auth_without_tls, faults)
+
+    def _security_options(self) -> dict[str, Any]:
+        """aiosmtpd options for TLS and AUTH (RFC 3207 STARTTLS, RFC 8314 implicit TLS, RFC 4954 AUTH)."""
+        options: dict[str, Any] = {}
+        if self.tls == "starttls":
+            assert self.ca is not None
+            options.update(tls_context=self.ca.server_context(), require_starttls=True)
+        elif self.tls == "implicit":
+            assert self.ca is not None
+            options.update(ssl_context=self.ca.server_context())
+        if self.auth:
+            # aiosmtpd counts only STARTTLS as TLS: under implicit TLS the whole connection is already
+            # encrypted, so it must not demand STARTTLS before AUTH (aio-libs/aiosmtpd#281).
+            options.update(authenticator=self._authenticate, auth_require_tls=self.tls == "starttls")
+        elif any(isinstance(f, BadCredentials) for f in getattr(getattr(self.handler, "plan", None), "faults", ())):
+            # "bad-auth" lessons need AUTH offered: every login then gets 535 from the fault.
+            options.update(authenticator=lambda *args: AuthResult(success=False, handled=False),
+                           auth_require_tls=self.tls == "starttls")
+        return options
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        """Check a LOGIN / PLAIN user name and password against ``auth`` (RFC 4954 §4: 235 or 535)."""
+        if not isinstance(auth_data, LoginPassword) or not self.auth:
+            return AuthResult(success=False, handled=False)
+        user = auth_data.login.decode("utf-8", "replace")
+        expected = self.auth.get(user)
+        ok = expected is not None and hmac.compare_digest(expected.encode("utf-8"), bytes(auth_data.password))
+        return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
 
     def __repr__(self) -> str:
         count = len(self.inbox)
@@ -586,6 +669,7 @@ class EmbeddedServer:
                     data_size_limit=self.data_size_limit,
                     decode_data=False,
                     enable_SMTPUTF8=True,
+                    **self._security_options(),
                 )
             except BaseException:
                 sock.close()
@@ -762,3 +846,12 @@ def running_servers() -> dict[str, EmbeddedServer]:
     """Return the running named servers as ``{name: server}`` (a snapshot; unnamed servers are not listed)."""
     with _lifecycle_lock:
         return {name: server for name, server in _registry.items() if server.is_running}
+
+
+def _tls_names(host: str, server_hostname: str) -> tuple[str, ...]:
+    """The names the server certificate must hold: the listening host, localhost, the greeting name."""
+    names: list[str] = []
+    for name in (host, "localhost", "127.0.0.1", server_hostname):
+        if name not in names:
+            names.append(name)
+    return tuple(names)
