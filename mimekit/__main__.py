@@ -6,6 +6,9 @@
 ``mimekit inspect FILE.eml``
     print the annotated MIME tree of a message file; exit status 1 if the
     file cannot be read or holds no message (no header lines).
+``mimekit serve [--host H] [--port P] [--tls | --smtps] [--auth USER:PASS] [--max-size BYTES] [--fault SPEC]…``
+    run the capturing SMTP server as a process, one line per message, until
+    Ctrl-C or SIGTERM (see :mod:`mimekit.serve`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,23 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--save", metavar="DIR", type=Path, help="write each captured message to DIR/NN-<type>.eml")
     inspect = commands.add_parser("inspect", help="print the annotated MIME tree of an .eml file")
     inspect.add_argument("file", metavar="FILE.eml", type=Path)
+    _add_serve_parser(commands)
     args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        from .serve import serve
+
+        return serve(
+            sys.stdout,
+            sys.stderr,
+            host=args.host,
+            port=args.port,
+            allow_remote=args.allow_remote,
+            tls="starttls" if args.tls else "implicit" if args.smtps else None,
+            auth=args.auth,
+            max_size=args.max_size,
+            faults=args.fault,
+        )
 
     if args.command == "demo":
         from .demo import run_demo
@@ -69,6 +88,27 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(render_tree(msg, explain_types=True))
     return 0
+
+
+def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
+    from .faults import FaultPlan
+    from .serve import DEFAULT_PORT
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the capturing SMTP server as a standalone process",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="fault specs (--fault, repeatable or comma-separated):\n" + FaultPlan.SPEC_FORMS,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback only)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+    serve.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback (prints a warning)")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument("--tls", action="store_true", help="offer STARTTLS (RFC 3207) with a throwaway lesson CA")
+    mode.add_argument("--smtps", action="store_true", help="implicit TLS from the first byte (RFC 8314)")
+    serve.add_argument("--auth", metavar="USER:PASS", help="accept AUTH PLAIN/LOGIN for this lesson account (TLS only)")
+    serve.add_argument("--max-size", metavar="BYTES", type=int, help="largest message accepted (SIZE, 552 beyond)")
+    serve.add_argument("--fault", action="append", metavar="SPEC", help="a scripted fault; repeat for several")
 
 
 if __name__ == "__main__":

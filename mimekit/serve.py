@@ -1,0 +1,141 @@
+"""``mimekit serve``: the embedded SMTP server as a standalone process, for a classroom or for other tools.
+
+It runs the same :class:`~mimekit.server.EmbeddedServer` the notebooks use,
+prints one line when it is ready and one line per captured message, and stops
+cleanly on Ctrl-C (SIGINT) or SIGTERM::
+
+    $ mimekit serve --port 2525 --tls --auth alumno:contrasena-de-prueba
+    mimekit serve: listening on smtp+starttls://127.0.0.1:2525 (AUTH PLAIN LOGIN after STARTTLS)
+    mimekit serve: clients must trust the lesson CA in /tmp/mimekit-ca-…/mimekit-local-ca.pem
+    09:41:07  pedidos@tienda.example.com -> jose.nunez@example.com  "Tu pedido 1001 está confirmado"  10,249 bytes
+    ^C
+    mimekit serve: stopped after 1 message
+
+Only loopback by default: any other ``--host`` needs ``--allow-remote`` and
+prints a warning, since anyone who can reach the port can then hand it mail.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from .errors import InboxTimeout, MimekitError
+from .faults import FaultPlan
+from .server import CapturedMessage, EmbeddedServer
+
+__all__ = ["DEFAULT_PORT", "serve"]
+
+#: 2525: the usual unprivileged stand-in for port 25 (ports below 1024 need administrator rights).
+DEFAULT_PORT = 2525
+
+
+def serve(
+    out: TextIO,
+    err: TextIO,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    allow_remote: bool = False,
+    tls: str | None = None,
+    auth: str | None = None,
+    max_size: int | None = None,
+    faults: list[str] | None = None,
+    poll_seconds: float = 0.5,
+) -> int:
+    """Run the server until interrupted; return the process exit status (0 after a clean stop).
+
+    *auth* is ``"USER:PASSWORD"``; *max_size* the largest message in bytes
+    (advertised as SIZE, larger ones refused with 552); *faults* the
+    ``--fault`` specs (see :class:`~mimekit.faults.FaultPlan`). Errors in the
+    options or at start-up are printed to *err* with status 2 (bad options)
+    or 1 (could not start).
+    """
+    try:
+        plan = FaultPlan.parse(faults) if faults else None
+        users = _parse_auth(auth) if auth else None
+        if not allow_remote and host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(
+                f"--host {host} is not a loopback address: other machines could send mail to this server. "
+                "Add --allow-remote if that is what you want (for a classroom network)."
+            )
+        server = EmbeddedServer(
+            host,
+            port,
+            allow_remote=allow_remote,
+            tls=tls,
+            auth=users,
+            faults=plan,
+            **({"data_size_limit": max_size} if max_size is not None else {}),
+        )
+    except ValueError as exc:
+        print(f"mimekit serve: error: {exc}", file=err)
+        return 2
+    if allow_remote and host not in ("127.0.0.1", "::1", "localhost"):
+        print(f"mimekit serve: WARNING: listening on {host}: anyone who can reach this port can send it mail.", file=err)
+
+    stop_requested = False
+    ca_folder: Path | None = None
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        try:
+            server.start()
+        except MimekitError as exc:
+            print(f"mimekit serve: error: {exc}", file=err)
+            return 1
+        ca_folder = _print_ready(out, server, users)
+        seen = 0
+        while not stop_requested:
+            try:
+                arrived = server.inbox.wait_for(seen + 1, timeout=poll_seconds)
+            except InboxTimeout:
+                continue
+            for captured in arrived[seen:]:
+                print(_describe(captured), file=out, flush=True)
+            seen = len(arrived)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+        if ca_folder is not None:
+            shutil.rmtree(ca_folder, ignore_errors=True)
+    count = len(server.inbox)
+    print(f"mimekit serve: stopped after {count} message{'s' if count != 1 else ''}", file=out, flush=True)
+    return 0
+
+
+def _parse_auth(spec: str) -> dict[str, str]:
+    user, sep, password = spec.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth takes USER:PASSWORD, e.g. --auth alumno:contrasena-de-prueba (a lesson account).")
+    return {user: password}
+
+
+def _print_ready(out: TextIO, server: EmbeddedServer, users: dict[str, str] | None) -> Path | None:
+    """Print the ready lines; write the lesson CA for other clients and return its folder (removed on stop)."""
+    extra, folder = "", None
+    if users:
+        extra = " (AUTH PLAIN LOGIN" + (" after STARTTLS)" if server.tls == "starttls" else ")")
+    print(f"mimekit serve: listening on {server.url}{extra}", file=out, flush=True)
+    if server.ca is not None:
+        folder = Path(tempfile.mkdtemp(prefix="mimekit-ca-"))
+        path = server.ca.write_ca_pem(folder)
+        print(f"mimekit serve: clients must trust the lesson CA in {path}", file=out, flush=True)
+    print("mimekit serve: press Ctrl-C to stop", file=out, flush=True)
+    return folder
+
+
+def _describe(captured: CapturedMessage) -> str:
+    when = captured.received_at.astimezone().strftime("%H:%M:%S")
+    to = ", ".join(captured.rcpt_tos)
+    return f'{when}  {captured.mail_from} -> {to}  "{captured.subject}"  {captured.size:,} bytes'
+
