@@ -109,7 +109,7 @@ def _print_captured(out: TextIO, number: int, kind: str, copy: CapturedMessage) 
     msg = copy.message
     print(f"\n[{number}] {kind}: {copy.size:,} bytes received", file=out)
     print(f"  envelope  MAIL FROM:<{copy.mail_from}>  RCPT TO:{', '.join(f'<{r}>' for r in copy.rcpt_tos)}", file=out)
-    for header in ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"):
+    for header in ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post"):
         if msg[header] is not None:
             print(f"  {header + ':':<22} {str(msg[header]).strip()}", file=out)
     print("", file=out)

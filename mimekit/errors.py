@@ -80,9 +80,11 @@ class CardNumberError(MimekitError, ValueError):
     """A whole payment card number was passed where only its last 4 digits belong.
 
     PCI DSS v4.0 requires a card number to be masked wherever it is shown
-    (requirement 3.4.1: at most the first 6 and last 4 digits) and never sent
-    unprotected by end-user messaging such as e-mail (requirement 4.2.2). An
-    e-mail is copied to many places, so it shows the last 4 and nothing more.
+    (requirement 3.4.1: at most the first 6 and last 4 digits) and strong
+    cryptography whenever it is sent by end-user messaging such as e-mail
+    (requirement 4.2.2). Ordinary e-mail is not end-to-end encrypted and is
+    copied to many places, so a shop never puts a card number in one: it
+    shows the last 4 and nothing more.
     """
 
 

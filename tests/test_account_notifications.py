@@ -16,10 +16,10 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from babel.dates import format_datetime, get_timezone
+from babel.dates import format_date, format_time, get_timezone
 
 import mimekit.shop
-from message_parts import bodies, hrefs, tree_shape
+from message_parts import bodies, hrefs, html_elements, tree_shape
 from mimekit import as_smtp_bytes, send_message
 from mimekit.shop import (
     AccountDetailsUpdated,
@@ -44,6 +44,7 @@ LOCALES = ["es_ES", "en_US"]
 MADRID = get_timezone("Europe/Madrid")
 ACCOUNT_URL = "https://tienda.example.com/account"
 SECURITY_URL = "https://tienda.example.com/account/security"
+RECOVER_URL = "https://tienda.example.com/account/recover"
 SUPPORT = "ayuda@tienda.example.com"
 
 #: Which sample event each notice is built from, and by which builder.
@@ -79,8 +80,22 @@ def build(kind: str, locale: str, shop, **changes):
 
 
 def when(moment: dt.datetime, locale: str) -> str:
-    """A date and time as the customer reads it: medium format, shop time zone (Europe/Madrid)."""
-    return format_datetime(moment, format="long", tzinfo=MADRID, locale=locale)
+    """A moment as the customer reads it, in the shop's time zone (Europe/Madrid): long date, hour and
+    minute (no seconds), and the zone's abbreviation at that instant: ``4 de noviembre de 2026, 21:12 (CET)``."""
+    local = moment.astimezone(MADRID)
+    return f"{format_date(local, 'long', locale=locale)}, {format_time(local, 'short', locale=locale)} ({local:%Z})"
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown"),
+    [("es_ES", "4 de noviembre de 2026, 21:12 (CET)"), ("en_US", "November 4, 2026, 9:12\u202fPM (CET)")],
+)
+def test_the_moment_of_a_change_reads_as_date_hour_minute_and_zone(locale, shown, shop, parse):
+    assert when(dt.datetime(2026, 11, 4, 21, 12, tzinfo=dt.timezone(dt.timedelta(hours=1))), locale) == shown
+    plain, html = bodies(parse(build("password_changed", locale, shop)))
+    assert shown in plain
+    assert shown in unescape(html)
+    assert "21:12:00" not in plain and "9:12:00" not in plain  # no seconds
 
 
 both = pytest.mark.parametrize("locale", LOCALES)
@@ -95,7 +110,9 @@ every_notice = pytest.mark.parametrize("kind", list(NOTICES))
     [
         ("zoe.anderson@example.org", "z•••@example.org"),
         ("zoe.a@example.net", "z•••@example.net"),
-        ("j@example.com", "j•••@example.com"),
+        ("j@example.com", "•••@example.com"),  # a 1- or 2-character local part shows nothing of it
+        ("jo@example.com", "•••@example.com"),
+        ("joe@example.com", "j•••@example.com"),
         ("Íñigo@example.net", "Í•••@example.net"),
         ("no address here", "•••"),
         ("", ""),
@@ -106,7 +123,12 @@ def test_mask_email_keeps_the_first_character_and_the_domain(address, shown):
 
 
 def test_mask_email_does_not_reveal_the_length_of_the_local_part():
-    assert mask_email("a@example.org") == mask_email("abcdefghijklmnop@example.org") == "a•••@example.org"
+    assert mask_email("abc@example.org") == mask_email("abcdefghijklmnop@example.org") == "a•••@example.org"
+
+
+def test_mask_email_does_not_reveal_a_one_letter_local_part():
+    assert mask_email("a@example.net") == "•••@example.net"
+    assert "a" not in mask_email("a@example.net").split("@")[0]
 
 
 @pytest.mark.parametrize(
@@ -146,7 +168,20 @@ def test_masked_uses_the_email_mask_for_email_and_the_phone_mask_for_other_sensi
 
 def test_masked_shows_non_sensitive_values_as_they_are():
     assert masked(FieldChange("name", "Zoe Anderson", "Zoë Anderson")) == ("Zoe Anderson", "Zoë Anderson")
-    assert masked(FieldChange("email", "a@example.org", "b@example.org")) == ("a@example.org", "b@example.org")
+    assert masked(FieldChange("nickname", "zoe", "zoë")) == ("zoe", "zoë")
+
+
+@pytest.mark.parametrize("field", ["email", "EMAIL", "e-mail", "E-Mail", "email_address", "phone", "Phone", "telephone", "mobile"])
+def test_email_and_phone_fields_are_always_masked_whatever_the_sensitive_flag_says(field):
+    change = FieldChange(field, "zoe.a@example.net", "+34 699 876 543", sensitive=False)
+    assert change.sensitive is True
+    assert masked(change) == ("z•••@example.net", "+•• ••• ••• •43")
+
+
+@pytest.mark.parametrize(("old", "new"), [(None, "a"), ("a", None), (612345678, "a"), ("a", b"b")])
+def test_field_change_values_must_be_text(old, new):
+    with pytest.raises(TypeError, match="must be a str"):
+        FieldChange("phone", old, new)
 
 
 # --------------------------------------------------------------------------- every notice: structure and headers
@@ -237,6 +272,23 @@ def test_account_created_links_to_sign_in_and_names_support(locale, shop, parse)
     assert {"es_ES": "¿No has sido tú?", "en_US": "Wasn't you?"}[locale] in plain
 
 
+@both
+def test_account_created_wasnt_you_paragraph_itself_tells_to_contact_support(locale, shop, parse):
+    """An account opened in your name is a security event: the paragraph, not only the footer, names support."""
+    plain, html = bodies(parse(build("account_created", locale, shop)))
+    heading = {"es_ES": "¿No has sido tú?", "en_US": "Wasn't you?"}[locale]
+    section = plain.split(heading, 1)[1].split("\n-- \n", 1)[0]
+    assert SUPPORT in section
+    [paragraph] = [p for p in re.findall(r"<p[^>]*>(.*?)</p>", html, re.DOTALL) if heading in unescape(p)]
+    assert f'href="mailto:{SUPPORT}"' in paragraph
+    assert {"es_ES": "la cerraremos", "en_US": "we will close it"}[locale] in unescape(paragraph)
+
+
+def test_account_created_docstring_promises_no_security_link_it_does_not_have():
+    doc = " ".join(build_account_created.__doc__.split())
+    assert "security link" not in doc.replace("no security link", "")
+
+
 # --------------------------------------------------------------------------- password changed
 
 
@@ -258,6 +310,23 @@ def test_password_changed_shows_date_time_device_and_the_security_link(locale, s
         assert {"es_ES": "¿No has sido tú?", "en_US": "Wasn't you?"}[locale] in body
     assert SECURITY_URL in plain
     assert SECURITY_URL in hrefs(html)
+
+
+@both
+def test_password_changed_wasnt_you_leads_with_recovery_and_support_then_the_security_review(locale, shop, parse):
+    """Whoever changed the password can sign in and the owner cannot: recover first, review security later."""
+    plain, html = bodies(parse(build("password_changed", locale, shop)))
+    heading = {"es_ES": "¿No has sido tú?", "en_US": "Wasn't you?"}[locale]
+    section = plain.split(heading, 1)[1].split("\n-- \n", 1)[0]
+    assert RECOVER_URL in section and SUPPORT in section and SECURITY_URL in section
+    assert section.index(RECOVER_URL) < section.index(SUPPORT) < section.index(SECURITY_URL)
+    links = hrefs(html)
+    assert links.index(RECOVER_URL) < links.index(f"mailto:{SUPPORT}") < links.index(SECURITY_URL)
+    [button] = [attrs["href"] for tag, attrs in html_elements(html) if tag == "a" and attrs.get("class") == "button"]
+    assert button == RECOVER_URL
+    recover = {"es_ES": "Recuperar tu cuenta", "en_US": "Recover your account"}[locale]
+    assert f"{recover}: {RECOVER_URL}" in plain
+    assert {"es_ES": "Protege tu cuenta ahora", "en_US": "Secure your account now"}[locale] not in plain
 
 
 @both
@@ -321,7 +390,7 @@ def test_non_sensitive_change_is_shown_in_clear_with_old_and_new(locale, shop, p
 
 LABELS = {
     "es_ES": {"name": "Nombre", "email": "Correo electrónico", "phone": "Teléfono", "address": "Dirección"},
-    "en_US": {"name": "Name", "email": "E-mail address", "phone": "Phone", "address": "Address"},
+    "en_US": {"name": "Name", "email": "Email address", "phone": "Phone", "address": "Address"},
 }
 
 
@@ -426,3 +495,14 @@ def test_every_sensitive_field_is_masked_whatever_its_name_or_shape(field, old, 
 def test_account_events_refuse_naive_times(event):
     with pytest.raises(ValueError, match="timezone-aware"):
         event()
+
+
+def test_module_says_pci_dss_requires_strong_cryptography_and_never_that_it_forbids():
+    import mimekit.shop.account_notifications as module
+    from mimekit.shop import models
+
+    for doc in (module.__doc__, models.__doc__, models.Payment.__doc__):
+        text = " ".join(doc.split())
+        assert "PCI DSS" in text
+        assert "strong cryptography" in text and "4.2.2" in text
+        assert "forbid" not in text.lower()

@@ -35,10 +35,10 @@ SUBJECTS = {
     "en_US": "Your cart at Tienda Ñandú is waiting for you",
 }
 GREETINGS = {"es_ES": "Hola, José Núñez:", "en_US": "Hello Zoë Anderson,"}
-UNSUBSCRIBE = {"es_ES": "Darse de baja:", "en_US": "Unsubscribe:"}
+UNSUBSCRIBE = {"es_ES": "Darte de baja:", "en_US": "Unsubscribe:"}
 
 
-def cart_for(customer: Customer, *, age: dt.timedelta = 2 * DAY, token: str = "Tk1", **changes) -> Cart:
+def cart_for(customer: Customer, *, age: dt.timedelta = 2 * DAY, token: str = "Tk1-cart-token", **changes) -> Cart:
     """A one-mug cart of *customer*, last changed *age* before NOW."""
     mug = sample_products()["TAZ-CER-01"]
     return Cart(token, customer, (CartItem(mug, 1),), NOW - age, **changes)
@@ -71,7 +71,7 @@ def test_now_in_another_time_zone_compares_the_same_instant():
         cart_for(JOSE, reminded_at=NOW - dt.timedelta(hours=1)),
         cart_for(MARY),
         cart_for(INIGO),
-        Cart("Tk0", JOSE, (), NOW - 2 * DAY),
+        Cart("Tk0-empty-cart", JOSE, (), NOW - 2 * DAY),
     ],
     ids=["purchased", "already-reminded", "no-consent", "unsubscribed", "empty"],
 )
@@ -85,8 +85,13 @@ def test_naive_now_is_refused():
 
 
 def test_due_carts_keep_their_order():
-    carts = [cart_for(ZOE, token="a"), cart_for(MARY, token="b"), cart_for(JOSE, token="c"), cart_for(ZOE, token="d")]
-    assert [cart.token for cart in carts_to_remind(iter(carts), NOW)] == ["a", "c", "d"]
+    carts = [
+        cart_for(ZOE, token="cart-aaaa"),
+        cart_for(MARY, token="cart-bbbb"),
+        cart_for(JOSE, token="cart-cccc"),
+        cart_for(ZOE, token="cart-dddd"),
+    ]
+    assert [cart.token for cart in carts_to_remind(iter(carts), NOW)] == ["cart-aaaa", "cart-cccc", "cart-dddd"]
 
 
 def test_sample_carts_at_sample_now_remind_exactly_zoe():
@@ -119,10 +124,10 @@ def test_reminder_photos_are_inline_and_referenced_from_the_html(customer, shop,
     assert_cids_resolve(wire)
     _, html = bodies(wire)
     html_part, logo, *photos = wire.get_payload()[1].get_payload()
-    assert content_id("logo", "cart-Vx3kQ9s2Lr7bT1").fullmatch(logo["Content-ID"].strip())
+    assert content_id("logo", "cart-reminder").fullmatch(logo["Content-ID"].strip())
     assert len(photos) == len(cart.items)
     for item, photo in zip(cart.items, photos):
-        assert content_id(item.product.sku, "cart-Vx3kQ9s2Lr7bT1").fullmatch(photo["Content-ID"].strip())
+        assert content_id(item.product.sku, "cart-reminder").fullmatch(photo["Content-ID"].strip())
         cid = photo["Content-ID"].strip()[1:-1]
         assert photo.get_content_disposition() == "inline"
         assert photo.get_filename() == f"{item.product.sku}.png"
@@ -142,7 +147,9 @@ def test_reminder_headers_and_localized_subject(customer, shop, parse):
     [recipient] = wire["To"].addresses
     assert (recipient.display_name, recipient.addr_spec) == (customer.name, customer.email)
     assert wire["Cc"] is None and wire["Bcc"] is None
-    assert wire["From"].addresses[0].addr_spec == "pedidos@tienda.example.com"
+    # marketing comes from the marketing address; replies still go to support
+    assert wire["From"].addresses[0].addr_spec == "novedades@tienda.example.com"
+    assert wire["Reply-To"].addresses[0].addr_spec == "ayuda@tienda.example.com"
 
 
 @LOCALES
@@ -174,20 +181,48 @@ def test_reminder_links_back_to_the_cart_with_its_token(customer, shop, parse):
     assert 'href="https://tienda.example.com/carrito?t=Vx3kQ9s2Lr7bT1"' in html
 
 
-def test_cart_token_is_percent_encoded_in_the_link(shop, parse):
-    cart = dataclasses.replace(sample_cart(), token="a b&c/d+e=f")
+def test_cart_token_travels_in_the_link_as_it_is(shop, parse):
+    cart = dataclasses.replace(sample_cart(), token="a-B_c-D_e-F_0")
     plain, _ = bodies(parse(build_cart_reminder(cart, shop)))
     [link] = re.findall(r"https://tienda\.example\.com/carrito\?\S+", plain)
-    assert link == "https://tienda.example.com/carrito?t=a+b%26c%2Fd%2Be%3Df"
-    assert parse_qs(urlsplit(link).query) == {"t": ["a b&c/d+e=f"]}
+    assert link == "https://tienda.example.com/carrito?t=a-B_c-D_e-F_0"
+    assert parse_qs(urlsplit(link).query) == {"t": ["a-B_c-D_e-F_0"]}
+
+
+@pytest.mark.parametrize("token", ["", "short", "Vx3kQ9s", "a b&c/d+e=f", "Vx3kQ9s2Lr7bT1\r\n", "Vx3k.Q9s2", "Vx3kQ9s2Lr7bT1=="])
+def test_cart_token_must_be_eight_or_more_url_safe_characters(token):
+    with pytest.raises(ValueError, match="at least 8 characters of letters, digits"):
+        cart_for(JOSE, token=token)
+
+
+@LOCALES
+def test_cart_token_is_in_no_header_only_in_the_resume_link(customer, shop, parse):
+    cart = sample_cart(customer)
+    msg = build_cart_reminder(cart, shop)
+    raw = as_smtp_bytes(msg)
+    wire = parse(msg)
+    for part in wire.walk():  # every header of every part, Content-IDs included
+        for name, value in part.items():
+            assert cart.token not in str(value), f"the cart token is in {name}: {value}"
+    head = raw.split(b"\r\n\r\n", 1)[0]  # the top-level header block, as bytes on the wire
+    assert cart.token.encode() not in head
+    plain, html = bodies(wire)
+    assert [link for link in re.findall(r"https://\S+", plain) if cart.token in link] == [
+        f"https://tienda.example.com/carrito?t={cart.token}"
+    ]
+    assert [h for h in re.findall(r'href="([^"]+)"', html) if cart.token in h] == [
+        f"https://tienda.example.com/carrito?t={cart.token}"
+    ]
 
 
 @LOCALES
 def test_reminder_is_marketing_with_one_click_unsubscribe(customer, shop, parse):
     wire = parse(build_cart_reminder(sample_cart(customer), shop))
     https, mailto = list_unsubscribe(wire)
-    assert mailto == "mailto:unsubscribe@tienda.example.com?subject=unsubscribe"
+    assert mailto == f"mailto:unsubscribe@tienda.example.com?subject=unsubscribe%20{CART_REMINDER_LIST}"
     assert str(wire["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    assert CART_REMINDER_LIST == "recordatorios-carrito"
+    assert str(wire["List-Id"]) == "<recordatorios-carrito.tienda.example.com>"  # RFC 2919
     query = parse_qs(urlsplit(https).query)
     assert https.startswith("https://tienda.example.com/baja?")
     assert query == {"lista": [CART_REMINDER_LIST], "t": [unsubscribe_token(shop, customer, CART_REMINDER_LIST)]}
@@ -222,7 +257,7 @@ def test_reminder_is_refused_without_marketing_consent(customer, reason, shop):
 
 def test_reminder_for_an_empty_cart_is_refused(shop):
     with pytest.raises(ValueError, match="empty"):
-        build_cart_reminder(Cart("Tk0", JOSE, (), NOW - 2 * DAY), shop)
+        build_cart_reminder(Cart("Tk0-empty-cart", JOSE, (), NOW - 2 * DAY), shop)
 
 
 def test_reminder_needs_a_shop_logo(shop):
@@ -233,7 +268,7 @@ def test_reminder_needs_a_shop_logo(shop):
 def test_markup_in_customer_and_product_names_is_escaped_in_html_and_literal_in_text(shop, parse):
     customer = Customer("<script>alert(1)</script> & Co", "ana.perez@example.org", "es_ES", marketing_consent=True)
     product = Product("TJ-01", "<b>Tom & Jerry</b>", Money("5.00"), sample_products()["TAZ-CER-01"].image_png)
-    cart = Cart("Tk9", customer, (CartItem(product, 2),), NOW - 2 * DAY)
+    cart = Cart("Tk9-cart-token", customer, (CartItem(product, 2),), NOW - 2 * DAY)
     wire = parse(build_cart_reminder(cart, shop))
     plain = wire.get_body(("plain",)).get_content()
     html = wire.get_body(("html",)).get_content()
@@ -249,26 +284,26 @@ def test_markup_in_customer_and_product_names_is_escaped_in_html_and_literal_in_
 
 def test_same_product_twice_in_a_cart_is_attached_once(shop, parse, assert_cids_resolve):
     mug = sample_products()["TAZ-CER-01"]
-    cart = Cart("Tk2", JOSE, (CartItem(mug, 1), CartItem(mug, 3)), NOW - 2 * DAY)
+    cart = Cart("Tk2-cart-token", JOSE, (CartItem(mug, 1), CartItem(mug, 3)), NOW - 2 * DAY)
     wire = parse(build_cart_reminder(cart, shop))
     assert_cids_resolve(wire)
     images = [p.get_filename() for p in wire.walk() if p.get_content_type() == "image/png"]
     assert images == ["logo.png", "TAZ-CER-01.png"]
     [mug_part] = [p for p in wire.walk() if p.get_filename() == "TAZ-CER-01.png"]
-    assert content_id("TAZ-CER-01", "cart-Tk2").fullmatch(mug_part["Content-ID"])
+    assert content_id("TAZ-CER-01", "cart-reminder").fullmatch(mug_part["Content-ID"])
     assert wire.get_body(("html",)).get_content().count(f'src="cid:{mug_part["Content-ID"][1:-1]}"') == 2
 
 
-def test_skus_and_tokens_with_odd_characters_make_valid_distinct_content_ids(shop, parse, assert_cids_resolve):
+def test_skus_with_odd_characters_make_valid_distinct_content_ids(shop, parse, assert_cids_resolve):
     image = sample_products()["TAZ-CER-01"].image_png
     a, b = Product("TJ 01/B", "A", Money("1"), image), Product("TJ-01-B", "B", Money("2"), image)
-    cart = Cart("x/y z", JOSE, (CartItem(a), CartItem(b)), NOW - 2 * DAY)
+    cart = Cart("x_y-z_cart", JOSE, (CartItem(a), CartItem(b)), NOW - 2 * DAY)
     wire = parse(build_cart_reminder(cart, shop))
     assert_cids_resolve(wire)
     ids = [p["Content-ID"].strip() for p in wire.walk() if p["Content-ID"]]
     assert len(set(ids)) == 3
     for key, cid in zip(["logo", "TJ-01-B", "TJ-01-B-2"], ids):
-        assert content_id(key, "cart-x-y-z").fullmatch(cid), cid
+        assert content_id(key, "cart-reminder").fullmatch(cid), cid
 
 
 def test_two_reminders_for_one_cart_get_different_content_ids(shop):
@@ -278,7 +313,9 @@ def test_two_reminders_for_one_cart_get_different_content_ids(shop):
 
 
 def test_product_without_a_photo_is_listed_without_one(shop, parse, assert_cids_resolve):
-    cart = Cart("Tk3", JOSE, (CartItem(Product("NO-IMG", "Sin foto", Money("3"))), *sample_cart().items), NOW - 2 * DAY)
+    cart = Cart(
+        "Tk3-cart-token", JOSE, (CartItem(Product("NO-IMG", "Sin foto", Money("3"))), *sample_cart().items), NOW - 2 * DAY
+    )
     wire = parse(build_cart_reminder(cart, shop))
     assert_cids_resolve(wire)
     assert len([p for p in wire.walk() if p.get_content_type() == "image/png"]) == 1 + 2
@@ -297,3 +334,44 @@ def test_reminder_sent_to_the_embedded_server_reaches_only_the_customer(shop, sm
 
 # --------------------------------------------------------------------------- translations
 
+
+
+# --------------------------------------------------------------------------- what the rule and the models refuse
+
+
+@pytest.mark.parametrize("abandoned_for", [24, 24.0, "24h", None])
+def test_abandoned_for_must_be_a_timedelta(abandoned_for):
+    with pytest.raises(TypeError, match="abandoned_for=.*give a timedelta"):
+        carts_to_remind([cart_for(JOSE)], NOW, abandoned_for=abandoned_for)
+
+
+@pytest.mark.parametrize("abandoned_for", [dt.timedelta(0), dt.timedelta(hours=-24)])
+def test_abandoned_for_must_be_positive(abandoned_for):
+    with pytest.raises(ValueError, match="positive"):
+        carts_to_remind([cart_for(JOSE)], NOW, abandoned_for=abandoned_for)
+
+
+def test_cart_reminded_at_must_be_timezone_aware():
+    with pytest.raises(ValueError, match="reminded_at must be timezone-aware"):
+        cart_for(JOSE, reminded_at=dt.datetime(2026, 11, 4, 9, 0))
+
+
+def test_cart_items_must_share_one_currency():
+    mug = sample_products()["TAZ-CER-01"]
+    dollar_mug = dataclasses.replace(mug, sku="TAZ-USD", price=Money("14.00", "USD"))
+    with pytest.raises(ValueError, match="currencies.*EUR.*USD"):
+        Cart("Tk5-cart-token", JOSE, (CartItem(mug), CartItem(dollar_mug)), NOW - 2 * DAY)
+
+
+def test_refusal_without_consent_mentions_the_safe_default_not_an_absolute_rule(shop):
+    with pytest.raises(ValueError) as info:
+        build_cart_reminder(cart_for(MARY), shop)
+    assert "explicit consent" in str(info.value) and "safe default" in str(info.value)
+
+
+def test_consent_docstring_names_the_soft_opt_in_exception():
+    import mimekit.shop.cart_reminder as module
+
+    doc = " ".join(module.carts_to_remind.__doc__.split())
+    assert "soft opt-in" in doc
+    assert "art. 13(2)" in doc and "LSSI art. 21.2" in doc

@@ -28,9 +28,9 @@ from mimekit.shop.newsletter import NewsletterReport, build_newsletter, send_new
 from mimekit.shop.sample import NOW
 
 JOSE, ZOE, INIGO, MARY = sample_customers()
-SUBJECTS = {"es_ES": "Llega el otoño a Tienda Ñandú", "en_US": "Autumn arrives at Tienda Ñandú"}
+SUBJECTS = {"es_ES": "Llega el otoño a Tienda Ñandú", "en_US": "Fall arrives at Tienda Ñandú"}
 GREETINGS = {"es_ES": "Hola, José Núñez:", "en_US": "Hello Zoë Anderson,"}
-UNSUBSCRIBE = {"es_ES": "Darse de baja:", "en_US": "Unsubscribe:"}
+UNSUBSCRIBE = {"es_ES": "Darte de baja:", "en_US": "Unsubscribe:"}
 PRODUCT_LINKS = (
     "https://tienda.example.com/productos/bufanda-merina",
     "https://tienda.example.com/productos/taza-talavera",
@@ -130,12 +130,13 @@ def test_newsletter_is_marketing_with_one_click_unsubscribe(customer, shop, pars
     campaign = sample_campaign()
     wire = parse(build_newsletter(campaign, customer, shop))
     https, mailto = list_unsubscribe(wire)
-    assert mailto == "mailto:unsubscribe@tienda.example.com?subject=unsubscribe"
+    assert mailto == "mailto:unsubscribe@tienda.example.com?subject=unsubscribe%20boletin"
     assert str(wire["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    assert str(wire["List-Id"]) == "<boletin.tienda.example.com>"  # RFC 2919: the list, not the campaign
     assert https.startswith("https://tienda.example.com/baja?")
     assert parse_qs(urlsplit(https).query) == {
-        "lista": ["otono-2026"],
-        "t": [unsubscribe_token(shop, customer, "otono-2026")],
+        "lista": ["boletin"],
+        "t": [unsubscribe_token(shop, customer, "boletin")],
     }
     assert "@" not in https and "%40" not in https.upper()
     assert customer.email.split("@")[0] not in https
@@ -149,9 +150,10 @@ def test_unsubscribe_url_keeps_a_query_the_campaign_url_already_has(shop, parse)
     https, _ = list_unsubscribe(parse(build_newsletter(campaign, JOSE, shop)))
     assert parse_qs(urlsplit(https).query) == {
         "origen": ["correo"],
-        "lista": ["otono-2026"],
-        "t": [unsubscribe_token(shop, JOSE, "otono-2026")],
+        "lista": ["boletin"],
+        "t": [unsubscribe_token(shop, JOSE, "boletin")],
     }
+    assert https.startswith("https://tienda.example.com/baja?origen=correo&lista=boletin&t=")
 
 
 def test_each_message_has_its_own_content_ids(shop):
@@ -262,7 +264,7 @@ def test_demo_customers_jose_and_zoe_are_sent_inigo_and_mary_skipped(shop, smtp_
     )
     assert [(m.rcpt_tos, m.subject) for m in smtp_server.inbox] == [
         (("jose.nunez@example.com",), "Llega el otoño a Tienda Ñandú"),
-        (("zoe.anderson@example.org",), "Autumn arrives at Tienda Ñandú"),
+        (("zoe.anderson@example.org",), "Fall arrives at Tienda Ñandú"),
     ]
 
 
@@ -292,7 +294,7 @@ def test_a_thousand_recipients_get_one_message_each_over_one_session(shop, smtp_
         assert to.addr_spec == address
         assert captured.message["Cc"] is None and captured.message["Bcc"] is None
         https, _ = list_unsubscribe(captured.message)
-        assert parse_qs(urlsplit(https).query)["t"] == [unsubscribe_token(shop, consenting[address], "otono-2026")]
+        assert parse_qs(urlsplit(https).query)["t"] == [unsubscribe_token(shop, consenting[address], "boletin")]
         assert "@" not in https
         urls.add(https)
     assert len(urls) == len(inbox)
@@ -346,31 +348,53 @@ def test_a_lost_connection_stops_sending_and_reports_who_was_not_tried(shop):
     assert str(report).endswith("1 not sent (connection lost: zoe.anderson@example.org)")
 
 
-def test_duplicate_addresses_and_unwritable_locales_are_skipped(shop, smtp_server):
+def test_duplicate_addresses_get_one_message_and_a_stale_record_never_undoes_an_unsubscribe(shop, smtp_server):
     customers = [
         JOSE,
         dataclasses.replace(JOSE, email="Jose.Nunez@example.com"),
         INIGO,
         dataclasses.replace(INIGO, unsubscribed=False),  # a stale second record does not undo the unsubscribe
-        Customer("Jean Dupont", "jean.dupont@example.net", "fr_FR", marketing_consent=True),
     ]
     with SMTPSession(port=smtp_server.port, timeout=5) as session:
         report = send_newsletter(sample_campaign(), customers, shop, session, progress=False)
     assert [m.rcpt_tos for m in smtp_server.inbox] == [("jose.nunez@example.com",)]
     assert len(report.sent) == 1
-    assert report.skipped == {
-        "Jose.Nunez@example.com": "duplicate address",
-        "inigo.martinez@example.net": "unsubscribed",
-        "jean.dupont@example.net": "the shop does not write in fr_FR",
-    }
+    assert report.skipped == {"inigo.martinez@example.net": "unsubscribed"}
+    assert report.duplicates == ["Jose.Nunez@example.com"]
+    assert "1 duplicate records merged (Jose.Nunez@example.com)" in str(report)
 
 
-def test_customer_whose_language_the_campaign_lacks_is_skipped(shop, smtp_server):
-    campaign = dataclasses.replace(sample_campaign(), texts={"es_ES": sample_campaign().text_for("es_ES")})
+@pytest.mark.parametrize(
+    ("later", "reason"),
+    [
+        ({"unsubscribed": True}, "unsubscribed"),
+        ({"marketing_consent": False}, "no marketing consent"),
+        ({"marketing_consent": False, "unsubscribed": True}, "unsubscribed"),
+    ],
+    ids=["later-unsubscribed", "later-no-consent", "later-both"],
+)
+def test_any_record_that_refuses_marketing_wins_over_an_earlier_one_that_allows_it(later, reason, shop, smtp_server):
+    refusing = dataclasses.replace(JOSE, email="JOSE.NUNEZ@example.com", **later)
     with SMTPSession(port=smtp_server.port, timeout=5) as session:
-        report = send_newsletter(campaign, [JOSE, ZOE], shop, session, progress=False)
-    assert [r.accepted for r in report.sent] == [["jose.nunez@example.com"]]
-    assert report.skipped == {"zoe.anderson@example.org": "no campaign text in en_US"}
+        report = send_newsletter(sample_campaign(), [JOSE, ZOE, refusing], shop, session, progress=False)
+    assert [m.rcpt_tos for m in smtp_server.inbox] == [("zoe.anderson@example.org",)]
+    assert report.skipped == {"jose.nunez@example.com": reason}
+    sent = {address.lower() for result in report.sent for address in result.accepted}
+    skipped = {address.lower() for address in report.skipped}
+    assert sent == {"zoe.anderson@example.org"}
+    assert not sent & skipped  # never both sent and skipped
+    assert report.duplicates == []
+
+
+def test_a_recipient_whose_language_the_campaign_lacks_stops_the_send_before_anything_is_sent(shop, smtp_server):
+    campaign = dataclasses.replace(sample_campaign(), texts={"es_ES": sample_campaign().text_for("es_ES")})
+    with SMTPSession(port=smtp_server.port, timeout=5) as session, pytest.raises(ValueError) as info:
+        send_newsletter(campaign, [JOSE, ZOE, MARY], shop, session, progress=False)
+    assert len(smtp_server.inbox) == 0
+    message = str(info.value)
+    assert "zoe.anderson@example.org (en_US)" in message
+    assert "mary.obrien@example.org" not in message  # she may not receive it anyway: no consent
+    assert "nothing was sent" in message
 
 
 def test_sending_needs_an_open_session(shop, smtp_server):
@@ -390,3 +414,81 @@ def test_progress_bar_is_drawn_only_when_asked(progress, shop, smtp_server, caps
 
 # --------------------------------------------------------------------------- translations
 
+
+
+# --------------------------------------------------------------------------- sender, list and links
+
+
+@LOCALES
+def test_newsletter_comes_from_the_marketing_address_with_replies_to_support(customer, shop, parse):
+    wire = parse(build_newsletter(sample_campaign(), customer, shop))
+    [sender] = wire["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Tienda Ñandú", "novedades@tienda.example.com")
+    assert wire["Reply-To"].addresses[0].addr_spec == "ayuda@tienda.example.com"
+
+
+def test_a_shop_may_choose_its_marketing_address(shop, parse):
+    shop = dataclasses.replace(shop, marketing_email="boletin@tienda.example.com")
+    wire = parse(build_newsletter(sample_campaign(), JOSE, shop))
+    assert wire["From"].addresses[0].addr_spec == "boletin@tienda.example.com"
+
+
+def test_unsubscribe_link_and_token_stay_the_same_from_one_campaign_to_the_next(shop, parse):
+    autumn = sample_campaign()
+    winter = dataclasses.replace(autumn, slug="invierno-2026")
+    assert autumn.list_id == winter.list_id == "boletin"
+    links = {list_unsubscribe(parse(build_newsletter(c, JOSE, shop)))[0] for c in (autumn, winter)}
+    assert len(links) == 1
+
+
+def test_another_list_has_its_own_list_id_link_and_token(shop, parse):
+    campaign = dataclasses.replace(sample_campaign(), list_id="ofertas-vip")
+    wire = parse(build_newsletter(campaign, JOSE, shop))
+    https, mailto = list_unsubscribe(wire)
+    assert str(wire["List-Id"]) == "<ofertas-vip.tienda.example.com>"
+    assert mailto == "mailto:unsubscribe@tienda.example.com?subject=unsubscribe%20ofertas-vip"
+    assert parse_qs(urlsplit(https).query) == {"lista": ["ofertas-vip"], "t": [unsubscribe_token(shop, JOSE, "ofertas-vip")]}
+    assert unsubscribe_token(shop, JOSE, "ofertas-vip") != unsubscribe_token(shop, JOSE, "boletin")
+
+
+@pytest.mark.parametrize("list_id", ["", "Boletín", "boletin 2026", "boletin.es", "-boletin", "boletin-"])
+def test_list_id_must_be_an_ascii_slug(list_id):
+    with pytest.raises(ValueError, match="list_id"):
+        dataclasses.replace(sample_campaign(), list_id=list_id)
+
+
+@pytest.mark.parametrize("locale", ["es-ES", "fr_FR", "es", "EN_us"])
+def test_campaign_texts_must_be_keyed_by_supported_locales(locale):
+    text = sample_campaign().text_for("es_ES")
+    with pytest.raises(ValueError, match=re.escape(repr(locale))) as info:
+        dataclasses.replace(sample_campaign(), texts={"es_ES": text, locale: text})
+    assert "en_US" in str(info.value) and "es_ES" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://tienda.example.com/baja",
+        "https:///baja",
+        "https://tienda.example.com/baja#pie",
+        "https://tienda.example.com/ba ja",
+        "https://tienda.example.com/baja?x=<y>",
+        'https://tienda.example.com/baja?x="y"',
+        "https://tienda.example.com/baja\r\nBcc: x@example.net",
+        "mailto:unsubscribe@tienda.example.com",
+        "tienda.example.com/baja",
+    ],
+)
+def test_campaign_unsubscribe_url_must_be_a_plain_https_url(url):
+    with pytest.raises(ValueError, match="unsubscribe_url"):
+        dataclasses.replace(sample_campaign(), unsubscribe_url=url)
+
+
+def test_consent_wording_names_the_soft_opt_in_and_calls_explicit_consent_the_safe_default(shop):
+    import mimekit.shop.newsletter as module
+
+    doc = " ".join(module.__doc__.split())
+    assert "soft opt-in" in doc and "art. 13(2)" in doc and "LSSI art. 21.2" in doc
+    assert "safe default" in doc
+    with pytest.raises(ValueError, match="explicit consent.*safe"):
+        build_newsletter(sample_campaign(), MARY, shop)

@@ -109,3 +109,48 @@ def test_no_english_text_is_translated_two_ways_across_the_catalogs():
                 if earlier[1] != message.string:
                     clashes.append(f"{message.id!r}: {earlier} vs {(po.name, message.string)}")
     assert not clashes, "the merged catalog keeps only one of these: " + "; ".join(clashes)
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("es_ES", "4 de noviembre de 2026, 21:12 (CET)"),
+        ("en_US", "November 4, 2026, 9:12\u202fPM (CET)"),  # CLDR puts a narrow no-break space before PM
+    ],
+)
+def test_datetime_filter_shows_date_hour_minute_and_zone_in_the_shops_time_zone(locale, expected):
+    import datetime as dt
+
+    moment = dt.datetime(2026, 11, 4, 20, 12, 59, tzinfo=dt.timezone.utc)  # 21:12:59 in Madrid: no seconds shown
+    assert template_environment(locale).from_string("{{ t|datetime }}").render(t=moment) == expected
+
+
+def test_datetime_filter_names_the_zone_in_force_at_that_instant():
+    import datetime as dt
+
+    summer = dt.datetime(2026, 7, 4, 18, 0, tzinfo=dt.timezone.utc)
+    assert template_environment("es_ES").from_string("{{ t|datetime }}").render(t=summer) == (
+        "4 de julio de 2026, 20:00 (CEST)"
+    )
+    assert template_environment("en_US", "America/New_York").from_string("{{ t|datetime }}").render(t=summer) == (
+        "July 4, 2026, 2:00\u202fPM (EDT)"
+    )
+
+
+def test_datetime_filter_refuses_a_naive_time():
+    import datetime as dt
+
+    with pytest.raises(ValueError, match="naive"):
+        template_environment("es_ES").from_string("{{ t|datetime }}").render(t=dt.datetime(2026, 11, 4, 21, 12))
+
+
+@pytest.mark.parametrize(
+    ("locale", "long", "medium"),
+    [("es_ES", "2 de noviembre de 2026", "2 nov 2026"), ("en_US", "November 2, 2026", "Nov 2, 2026")],
+)
+def test_longdate_is_for_sentences_and_date_for_table_cells(locale, long, medium):
+    import datetime as dt
+
+    env = template_environment(locale)
+    for value in (dt.date(2026, 11, 2), dt.datetime(2026, 11, 2, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))):
+        assert env.from_string("{{ d|longdate }} | {{ d|date }}").render(d=value) == f"{long} | {medium}"

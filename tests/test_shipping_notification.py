@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
+import re
 from html import unescape
 from pathlib import Path
 from urllib.parse import quote
@@ -34,12 +35,44 @@ from mimekit.shop.shipping_notification import build_shipping_notification
 LOCALES = ["es_ES", "en_US"]
 MADRID = dt.timezone(dt.timedelta(hours=1))
 
-#: The subjects, word for word: on its way (shipped, in transit, out for delivery) or delivered.
+#: The subjects, word for word, by (locale, delivered, partial): on its way (shipped, in transit, out for
+#: delivery) or delivered; the whole order, or part of it when this parcel does not complete it.
 SUBJECTS = {
-    ("es_ES", False): "Tu pedido 1001 está en camino",
-    ("en_US", False): "Your order 1001 is on its way",
-    ("es_ES", True): "Tu pedido 1001 se ha entregado",
-    ("en_US", True): "Your order 1001 has been delivered",
+    ("es_ES", False, False): "Tu pedido 1001 está en camino",
+    ("en_US", False, False): "Your order 1001 is on its way",
+    ("es_ES", True, False): "Tu pedido 1001 se ha entregado",
+    ("en_US", True, False): "Your order 1001 has been delivered",
+    ("es_ES", False, True): "Parte de tu pedido 1001 está en camino",
+    ("en_US", False, True): "Part of your order 1001 is on its way",
+    ("es_ES", True, True): "Parte de tu pedido 1001 se ha entregado",
+    ("en_US", True, True): "Part of your order 1001 has been delivered",
+}
+
+#: The heading (text title and HTML <h1>) and the first sentence, by the same key.
+HEADINGS = {
+    ("es_ES", False, False): "Tu pedido está en camino",
+    ("en_US", False, False): "Your order is on its way",
+    ("es_ES", True, False): "Tu pedido se ha entregado",
+    ("en_US", True, False): "Your order has been delivered",
+    ("es_ES", False, True): "Parte de tu pedido está en camino",
+    ("en_US", False, True): "Part of your order is on its way",
+    ("es_ES", True, True): "Parte de tu pedido se ha entregado",
+    ("en_US", True, True): "Part of your order has been delivered",
+}
+SENTENCES = {
+    ("es_ES", False, False): "Tu pedido 1001 está en camino con Mensajería Rápida.",
+    ("en_US", False, False): "Your order 1001 is on its way with Mensajería Rápida.",
+    ("es_ES", True, False): "Mensajería Rápida ha entregado tu pedido 1001. Esperamos que lo disfrutes.",
+    ("en_US", True, False): "Your order 1001 has been delivered by Mensajería Rápida. We hope you enjoy it.",
+    ("es_ES", False, True): "Parte de tu pedido 1001 está en camino con Mensajería Rápida.",
+    ("en_US", False, True): "Part of your order 1001 is on its way with Mensajería Rápida.",
+    ("es_ES", True, True): "Mensajería Rápida ha entregado parte de tu pedido 1001. Esperamos que lo disfrutes.",
+    ("en_US", True, True): "Part of your order 1001 has been delivered by Mensajería Rápida. We hope you enjoy it.",
+}
+#: The note under the items of a parcel that does not complete the order.
+REST_FOLLOWS = {
+    "es_ES": "El resto de tu pedido llegará en otro paquete.",
+    "en_US": "The rest of your order will follow in another package.",
 }
 
 #: The status as the customer reads it.
@@ -104,8 +137,32 @@ def test_wire_is_crlf_only_within_998_octets(locale, shop, assert_valid_wire):
 @pytest.mark.parametrize("status", list(ShipmentStatus))
 @pytest.mark.parametrize("locale", LOCALES)
 def test_subject_reads_on_its_way_or_delivered_in_the_customer_language(locale, status, shop, parse):
-    wire = parse(build_shipping_notification(shipment_for(locale, status=status), shop))
-    assert wire["Subject"] == SUBJECTS[(locale, status is ShipmentStatus.DELIVERED)]
+    partial = shipment_for(locale, status=status)  # the sample parcel: 2 of the order's 3 lines
+    assert not partial.completes_order
+    wire = parse(build_shipping_notification(partial, shop))
+    assert wire["Subject"] == SUBJECTS[(locale, status is ShipmentStatus.DELIVERED, True)]
+
+
+@pytest.mark.parametrize("partial", [False, True], ids=["whole-order", "partial"])
+@pytest.mark.parametrize("delivered", [False, True], ids=["on-its-way", "delivered"])
+@pytest.mark.parametrize("locale", LOCALES)
+def test_subject_heading_and_sentence_speak_of_part_of_the_order_when_the_parcel_does_not_complete_it(
+    locale, delivered, partial, shop, parse
+):
+    status = ShipmentStatus.DELIVERED if delivered else ShipmentStatus.IN_TRANSIT
+    shipment = shipment_for(locale, status=status)
+    if not partial:
+        shipment = dataclasses.replace(shipment, items=shipment.order.items)
+    assert shipment.completes_order is not partial
+    wire = parse(build_shipping_notification(shipment, shop))
+    plain, html = bodies(wire)
+    key = (locale, delivered, partial)
+    assert wire["Subject"] == SUBJECTS[key]
+    assert f"Tienda Ñandú: {HEADINGS[key]}\n" in plain.replace("\r\n", "\n")
+    assert re.search(rf"<h1[^>]*>{re.escape(HEADINGS[key])}</h1>", html)
+    assert SENTENCES[key] in plain
+    assert SENTENCES[key].replace("1001", "<strong>1001</strong>") in unescape(html)
+    assert (REST_FOLLOWS[locale] in plain) is partial
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -183,7 +240,7 @@ def test_delivered_parcel_no_longer_shows_an_estimated_date(locale, shop, parse)
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_partial_parcel_says_the_rest_follows_and_a_whole_order_does_not(locale, shop, parse):
-    note = {"es_ES": "El resto de tu pedido llegará en otro paquete.", "en_US": "The rest of your order will follow in another parcel."}[locale]
+    note = REST_FOLLOWS[locale]
     partial_plain, _ = bodies(parse(build_shipping_notification(shipment_for(locale), shop)))
     assert note in partial_plain
     whole = shipment_for(locale)
@@ -247,7 +304,7 @@ def test_sent_to_the_embedded_server_reads_back_the_same_subject_and_recipient(l
     [captured] = smtp_server.inbox.filter(rcpt_to="jose.nunez@example.com")
     received = captured.message
     assert captured.raw == as_smtp_bytes(msg)
-    assert received["Subject"] == SUBJECTS[(locale, False)]
+    assert received["Subject"] == SUBJECTS[(locale, False, True)]  # the sample parcel is partial
     assert received["To"].addresses[0].display_name == "José Núñez"
     assert received["List-Unsubscribe"] is None
 
@@ -260,7 +317,7 @@ SAME_IN_SPANISH = frozenset({"Total"})
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_last_parcel_of_a_split_order_does_not_say_more_is_coming(locale, shop, parse):
-    note = {"es_ES": "El resto de tu pedido llegará en otro paquete.", "en_US": "The rest of your order will follow in another parcel."}[locale]
+    note = REST_FOLLOWS[locale]
     first = shipment_for(locale)
     last = dataclasses.replace(
         first, items=first.order.items[2:], previously_shipped=first.items, tracking_number="MR 2026/11-0043"
@@ -274,3 +331,43 @@ def test_last_parcel_of_a_split_order_does_not_say_more_is_coming(locale, shop, 
 def test_shipment_needs_a_tracking_number_on_one_line(number):
     with pytest.raises(ValueError, match="tracking_number"):
         dataclasses.replace(sample_shipment(), tracking_number=number)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_date_in_a_sentence_is_long_and_in_the_table_medium(locale, shop, parse):
+    plain, html = bodies(parse(build_shipping_notification(shipment_for(locale), shop)))
+    [preheader] = re.findall(r'<div class="preheader"[^>]*>(.*?)</div>', html)
+    long = format_date(dt.date(2026, 11, 6), format="long", locale=locale)
+    assert long == {"es_ES": "6 de noviembre de 2026", "en_US": "November 6, 2026"}[locale]
+    assert unescape(preheader) == {
+        "es_ES": f"Parte de tu pedido 1001 está en camino: entrega prevista el {long}.",
+        "en_US": f"Part of your order 1001 is on its way: estimated delivery on {long}.",
+    }[locale]
+    medium = format_date(dt.date(2026, 11, 6), format="medium", locale=locale)
+    label = {"es_ES": "Entrega prevista:", "en_US": "Estimated delivery:"}[locale]
+    assert re.search(rf"^{label} +{re.escape(medium)}$", plain.replace("\r\n", "\n"), re.MULTILINE)
+
+
+# --------------------------------------------------------------------------- what a Shipment refuses
+
+
+def test_estimated_delivery_must_be_a_date_not_a_datetime():
+    with pytest.raises(TypeError, match="estimated_delivery must be a date"):
+        dataclasses.replace(sample_shipment(), estimated_delivery=dt.datetime(2026, 11, 6, 12, 0, tzinfo=MADRID))
+    with pytest.raises(TypeError, match="estimated_delivery must be a date"):
+        dataclasses.replace(sample_shipment(), estimated_delivery="2026-11-06")
+
+
+def test_estimated_delivery_cannot_be_before_the_day_it_shipped():
+    shipment = sample_shipment()  # shipped 3 November 2026, 16:45 in Madrid
+    assert dataclasses.replace(shipment, estimated_delivery=dt.date(2026, 11, 3)).estimated_delivery == dt.date(2026, 11, 3)
+    with pytest.raises(ValueError, match="2026-11-02.*2026-11-03"):
+        dataclasses.replace(shipment, estimated_delivery=dt.date(2026, 11, 2))
+
+
+def test_shipment_items_must_be_items_of_the_order():
+    stranger = LineItem("BUF-LAN-02", "Bufanda de lana merina", Money("29.00"), 1)  # not in order 1001
+    with pytest.raises(ValueError, match="BUF-LAN-02.*order 1001"):
+        dataclasses.replace(sample_shipment(), items=(stranger,))
+    with pytest.raises(ValueError, match="previously_shipped holds BUF-LAN-02"):
+        dataclasses.replace(sample_shipment(), previously_shipped=(stranger,))

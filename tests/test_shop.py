@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
 
 import pytest
 
-from message_parts import bodies, content_id, tree_shape
+from message_parts import bodies, content_id, html_elements, tree_shape
 from mimekit import (
     CardNumberError,
     HeaderInjectionError,
@@ -66,10 +67,12 @@ def hand_made_order(*, customer: Customer | None = None, items=None) -> Order:
 
 
 def expected_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
-    """(subtotal, tax, total) computed here with Decimal, tax rounded half up to cents."""
+    """(subtotal, tax, total) computed here with Decimal: prices include VAT, so the total is subtotal +
+    shipping and the tax is the VAT it contains, total - total / (1 + rate), rounded half up to cents."""
     subtotal = sum((item.unit_price.amount * item.quantity for item in order.items), Decimal("0"))
-    tax = ((subtotal + order.shipping.amount) * order.tax_rate).quantize(CENT, rounding=ROUND_HALF_UP)
-    return subtotal, tax, subtotal + order.shipping.amount + tax
+    total = subtotal + order.shipping.amount
+    tax = (total - total / (1 + order.tax_rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return subtotal, tax, total
 
 
 # --------------------------------------------------------------------------- Money
@@ -204,22 +207,32 @@ def test_order_refuses_mixed_currencies_naive_dates_float_rates_and_no_items():
 def test_sample_order_totals_add_up(order):
     subtotal, tax, total = expected_totals(order)
     assert (order.subtotal.amount, order.tax.amount, order.total.amount) == (subtotal, tax, total)
-    assert (subtotal, tax, total) == (Decimal("63.30"), Decimal("14.33"), Decimal("82.58"))
+    # 63.30 + 4.95 = 68.25, VAT included: 68.25 - 68.25 / 1.21 = 11.845… → 11.85
+    assert (subtotal, tax, total) == (Decimal("63.30"), Decimal("11.85"), Decimal("68.25"))
     assert {order.subtotal.currency, order.tax.currency, order.total.currency} == {"EUR"}
 
 
-def test_tax_is_rounded_half_up_not_to_even():
-    order = hand_made_order()  # 3 × 3.50 = 10.50; 10.50 × 21 % = 2.205
+def test_prices_include_vat_so_the_total_is_subtotal_plus_shipping():
+    order = hand_made_order()  # 3 × 3.50 = 10.50, VAT included
     assert order.subtotal.amount == Decimal("10.50")
-    assert order.tax.amount == Decimal("2.21")  # banker's rounding would give 2.20
-    assert order.total.amount == Decimal("12.71")
+    assert order.total.amount == Decimal("10.50")  # nothing added on top
+    assert order.tax.amount == Decimal("1.82")  # 10.50 - 10.50 / 1.21 = 1.8223…
     assert (order.subtotal.amount, order.tax.amount, order.total.amount) == expected_totals(order)
 
 
-def test_tax_applies_to_shipping_too():
+def test_vat_included_is_rounded_half_up_not_to_even():
+    # A book at 10.53 with Spain's super-reduced 4 % IVA: 10.53 / 1.04 = 10.125 exactly, so the VAT is 0.405.
+    book = (LineItem("LIB-01", "Libro", Money("10.53"), 1),)
+    order = dataclasses.replace(hand_made_order(items=book), tax_rate=Decimal("0.04"))
+    assert order.tax.amount == Decimal("0.41")  # banker's rounding would give 0.40
+    assert order.total.amount == Decimal("10.53")
+    assert (order.subtotal.amount, order.tax.amount, order.total.amount) == expected_totals(order)
+
+
+def test_vat_included_covers_shipping_too():
     order = dataclasses.replace(hand_made_order(), shipping=Money("4.95"))
-    assert order.tax.amount == Decimal("3.24")  # (10.50 + 4.95) × 0.21 = 3.2445
-    assert order.total.amount == Decimal("18.69")
+    assert order.total.amount == Decimal("15.45")  # 10.50 + 4.95
+    assert order.tax.amount == Decimal("2.68")  # 15.45 - 15.45 / 1.21 = 2.6814…
 
 
 # --------------------------------------------------------------------------- the order confirmation
@@ -411,8 +424,8 @@ def test_last4_in_other_scripts_digits_is_refused():
 @pytest.mark.parametrize(
     ("locale", "subject", "greeting", "date", "language"),
     [
-        ("es_ES", "Tu pedido 1001 está confirmado", "Hola, José Núñez:", "2 nov 2026", "es"),
-        ("en_US", "Your order 1001 is confirmed", "Hello José Núñez,", "Nov 2, 2026", "en"),
+        ("es_ES", "Tu pedido 1001 está confirmado", "Hola, José Núñez:", "2 de noviembre de 2026", "es"),
+        ("en_US", "Your order 1001 is confirmed", "Hello José Núñez,", "November 2, 2026", "en"),
     ],
 )
 def test_confirmation_is_written_in_the_customers_language(shop, parse, locale, subject, greeting, date, language):
@@ -422,5 +435,175 @@ def test_confirmation_is_written_in_the_customers_language(shop, parse, locale, 
     assert wire["Subject"] == subject
     assert wire["Content-Language"] == language
     assert greeting in plain
-    assert date in plain
+    assert date in plain  # a date in running text is written long
     assert f'<html lang="{language}">' in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "sentence"),
+    [
+        ("es_ES", "Gracias por tu pedido 1001 del 2 de noviembre de 2026."),
+        ("en_US", "Thank you for order 1001, placed on November 2, 2026."),
+    ],
+)
+def test_confirmation_thanks_for_the_order_with_its_long_date(shop, parse, locale, sentence):
+    order = sample_order(Customer("José Núñez", "jose.nunez@example.com", locale))
+    plain, html = bodies(parse(build_order_confirmation(order, shop)))
+    assert sentence in plain
+    assert sentence.replace("1001", "<strong>1001</strong>") in unescape(html)
+
+
+# --------------------------------------------------------------------------- VAT included, totals aligned
+
+VAT_LABEL = {"es_ES": "IVA incluido (21\xa0%)", "en_US": "VAT included (21%)"}
+
+
+def totals_block(plain: str, locale: str) -> list[str]:
+    """The lines of the totals block: from the subtotal line to the VAT line."""
+    lines = plain.splitlines()
+    first = next(n for n, line in enumerate(lines) if line.startswith(("Subtotal:",)))
+    last = next(n for n, line in enumerate(lines) if line.startswith(VAT_LABEL[locale]))
+    return lines[first : last + 1]
+
+
+@pytest.mark.parametrize("locale", ["es_ES", "en_US"])
+def test_confirmation_text_shows_the_vat_the_total_includes_after_the_total(shop, parse, locale):
+    order = sample_order(Customer("José Núñez", "jose.nunez@example.com", locale))
+    plain, _ = bodies(parse(build_order_confirmation(order, shop)))
+    subtotal, tax, total = expected_totals(order)
+    money = es_eur if locale == "es_ES" else us_eur
+    block = totals_block(plain, locale)
+    assert [line.split()[0] for line in block[:3]] == {
+        "es_ES": ["Subtotal:", "Envío:", "Total:"],
+        "en_US": ["Subtotal:", "Shipping:", "Total:"],
+    }[locale]
+    assert block[2].endswith(money(total)) and block[3].endswith(money(tax))
+    assert block[3].startswith(VAT_LABEL[locale] + ":")
+    assert total == subtotal + order.shipping.amount  # not added on top
+    assert "VAT (" not in plain and "IVA (" not in plain
+
+
+@pytest.mark.parametrize("locale", ["es_ES", "en_US"])
+def test_confirmation_text_totals_are_right_aligned_so_the_decimals_line_up(shop, parse, locale):
+    order = sample_order(Customer("José Núñez", "jose.nunez@example.com", locale))
+    order = dataclasses.replace(order, items=(LineItem("CAF-01", "Cafetera", Money("1234.50"), 1),))
+    plain, _ = bodies(parse(build_order_confirmation(order, shop)))
+    block = totals_block(plain, locale)
+    assert len(block) == 4
+    separator = "," if locale == "es_ES" else "."
+    assert len({len(line) for line in block}) == 1, block  # the amounts end in one column
+    assert len({line.rindex(separator) for line in block}) == 1, block  # and so do their decimal marks
+    assert all(re.fullmatch(r"[^:]+:\s{2,}\S.*", line) for line in block), block  # label, 2+ spaces, amount
+
+
+def html_rows(html: str) -> list[str]:
+    """The text of every table row of *html*, tags removed, entities decoded, spaces collapsed."""
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.DOTALL)
+    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in rows]
+
+
+@pytest.mark.parametrize("locale", ["es_ES", "en_US"])
+def test_confirmation_html_shows_the_vat_included_in_a_row_after_the_total(shop, parse, locale):
+    order = sample_order(Customer("José Núñez", "jose.nunez@example.com", locale))
+    _, html = bodies(parse(build_order_confirmation(order, shop)))
+    _, tax, total = expected_totals(order)
+    money = es_eur if locale == "es_ES" else us_eur
+    rows = html_rows(html)
+    label = VAT_LABEL[locale].replace("\xa0", " ")
+    [total_row] = [n for n, row in enumerate(rows) if row == f"Total {money(total)}".replace(NBSP, " ")]
+    assert rows[total_row + 1] == f"{label} {money(tax)}".replace(NBSP, " ")
+
+
+def test_numeric_column_headings_are_right_aligned_in_the_inlined_html(order, shop, parse):
+    _, html = bodies(parse(build_order_confirmation(order, shop)))
+    headings = [attrs for tag, attrs in html_elements(html) if tag == "th" and "num" in (attrs.get("class") or "").split()]
+    assert len(headings) == 3  # Qty, Price, Total
+    for attrs in headings:
+        declarations = [d.strip() for d in (attrs.get("style") or "").split(";") if d.strip()]
+        aligns = [d.split(":", 1)[1].strip() for d in declarations if d.split(":", 1)[0].strip() == "text-align"]
+        assert aligns == ["right"], attrs.get("style")
+
+
+# --------------------------------------------------------------------------- what the models refuse
+
+
+def test_card_number_error_says_pci_dss_requires_strong_cryptography_not_that_it_forbids():
+    import mimekit.errors
+
+    with pytest.raises(CardNumberError) as info:
+        Payment("Visa", "4242 4242 4242 4242")
+    message = str(info.value)
+    assert "PCI DSS" in message
+    assert "forbid" not in message.lower()
+    assert "3.4.1" in message and "4.2.2" in message
+    assert "strong cryptography" in message
+    doc = " ".join(mimekit.errors.CardNumberError.__doc__.split())
+    assert "strong cryptography" in doc and "forbid" not in doc.lower()
+
+
+@pytest.mark.parametrize("flag", ["marketing_consent", "unsubscribed"])
+@pytest.mark.parametrize("value", ["no", "yes", "", 0, 1, None])
+def test_customer_flags_must_be_bool(flag, value):
+    with pytest.raises(TypeError, match=flag) as info:
+        Customer("José Núñez", "jose.nunez@example.com", "es_ES", **{flag: value})
+    assert "True or False" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_customer_name_must_not_be_blank(name):
+    with pytest.raises(ValueError, match="blank"):
+        Customer(name, "jose.nunez@example.com")
+
+
+@pytest.mark.parametrize("locale", ["es-ES", "fr_FR", "es", "en_GB"])
+def test_customer_locale_must_be_one_the_shop_writes_in(locale):
+    from mimekit.shop.rendering import SUPPORTED_LOCALES
+
+    with pytest.raises(ValueError) as info:
+        Customer("José Núñez", "jose.nunez@example.com", locale=locale)
+    message = str(info.value)
+    assert repr(locale) in message
+    for supported in SUPPORTED_LOCALES:
+        assert supported in message
+    assert "'es-ES' is written 'es_ES'" in message
+
+
+def test_supported_locales_live_in_the_models_and_rendering_re_exports_them():
+    from mimekit.shop import models, rendering
+
+    assert rendering.SUPPORTED_LOCALES is models.SUPPORTED_LOCALES == ("en_US", "es_ES")
+
+
+@pytest.mark.parametrize("currency", ["XYZ", "EUX", "AAA"])
+def test_money_refuses_a_currency_code_iso_4217_does_not_have(currency):
+    with pytest.raises(ValueError, match="ISO 4217"):
+        Money("1", currency)
+
+
+@pytest.mark.parametrize("currency", ["EUR", "USD", "GBP", "JPY", "MXN"])
+def test_money_takes_real_currency_codes(currency):
+    assert Money("1", currency).currency == currency
+
+
+@pytest.mark.parametrize("shipping", [4.95, "4.95", Decimal("4.95")])
+def test_order_shipping_must_be_money_before_any_other_check(shipping):
+    with pytest.raises(TypeError, match="Money"):
+        dataclasses.replace(hand_made_order(), shipping=shipping, items=())  # no items either: Money is said first
+
+
+def test_shop_time_zone_is_checked_when_the_shop_is_made():
+    with pytest.raises(ValueError, match="Europe/Nowhere"):
+        dataclasses.replace(sample_shop(), timezone="Europe/Nowhere")
+    assert dataclasses.replace(sample_shop(), timezone="America/New_York").timezone == "America/New_York"
+
+
+def test_shop_marketing_address_defaults_to_novedades_at_its_domain_and_is_validated():
+    shop = sample_shop()
+    assert shop.marketing_email == "novedades@tienda.example.com"
+    assert dataclasses.replace(shop, marketing_email="boletin@tienda.example.com").marketing_email == (
+        "boletin@tienda.example.com"
+    )
+    with pytest.raises(InvalidAddressError):
+        dataclasses.replace(shop, marketing_email="novedades@")
+    with pytest.raises(HeaderInjectionError):
+        dataclasses.replace(shop, marketing_email="novedades@tienda.example.com\r\nBcc: x@example.net")

@@ -18,8 +18,10 @@ quickly. What never goes in one, because an e-mail is copied to servers,
 phones and backups nobody controls:
 
 * a password, old or new, in clear or "hinted" (the models carry none);
-* a full card number (PCI DSS v4.0 requirements 3.4.1 and 4.2.2), or a
-  whole IBAN;
+* a full card number, or a whole IBAN. PCI DSS v4.0 requires a card number
+  to be masked when shown (requirement 3.4.1) and strong cryptography
+  whenever it is sent by end-user messaging (requirement 4.2.2); ordinary
+  e-mail is not end-to-end encrypted, so a shop never puts one in an e-mail;
 * a password-reset or activation token that still works after it was used
   or after a short time: a link in a notice is to a page where the
   customer signs in, never one that signs them in;
@@ -27,8 +29,17 @@ phones and backups nobody controls:
   :func:`masked` shows ``z•••@example.org`` and ``+•• ••• ••• •78``,
   enough for the owner to recognise, too little for anyone else to use.
 
-Every notice ends with a "Wasn't you?" paragraph linking to
-``<base_url>/account/security`` and naming the support address.
+Every notice ends with a "Wasn't you?" paragraph that fits what an intruder
+would have done:
+
+* account created: somebody opened an account with your address; write to
+  support (named in the paragraph) and the shop closes it. There is no
+  password of yours to change, so no security link;
+* password changed: the intruder has the new password and you cannot sign
+  in, so the first step is password recovery (``<base_url>/account/recover``)
+  or support, and only then reviewing ``<base_url>/account/security``;
+* details updated: you can still sign in, so secure the account at
+  ``<base_url>/account/security``, then write to support.
 
 When the e-mail address itself changes, :func:`build_account_details_updated`
 writes To the customer's *current* (new) address, as every builder here
@@ -66,13 +77,15 @@ def mask_email(address: str) -> str:
 
     The domain stays in clear, so the owner recognises which mailbox is meant;
     the ``•••`` is always three bullets, whatever the local part's length, so
-    the mask tells nothing about it. Text without ``@`` is hidden entirely
+    the mask tells little about it. A local part of fewer than 3 characters
+    is hidden entirely (``•••@example.net``): its first character would be
+    half of it or all of it. Text without ``@`` is hidden entirely
     (``•••``); an empty string stays empty.
 
     >>> mask_email("zoe.anderson@example.org")
     'z•••@example.org'
     >>> mask_email("a@example.net")
-    'a•••@example.net'
+    '•••@example.net'
     >>> mask_email("not an address")
     '•••'
     >>> mask_email("")
@@ -84,7 +97,8 @@ def mask_email(address: str) -> str:
     local, at, domain = address.rpartition("@")
     if not at or not domain:
         return _BULLET * 3
-    return f"{local[:1]}{_BULLET * 3}@{domain}"
+    shown = local[:1] if len(local) >= 3 else ""
+    return f"{shown}{_BULLET * 3}@{domain}"
 
 
 def mask_phone(number: str) -> str:
@@ -118,11 +132,14 @@ def mask_phone(number: str) -> str:
 def masked(change: FieldChange) -> tuple[str, str]:
     """Return ``(old, new)`` of *change* as an e-mail may show them.
 
-    A sensitive change is always masked, by what the value looks like, not by
-    the field's name: an address with ``@`` through :func:`mask_email`; a
-    value with 6 or more digits (a phone, an IBAN) through :func:`mask_phone`;
-    anything else (a street, a name) down to its first character and ``•••``.
-    A change that is not sensitive is returned as it is.
+    A sensitive change is always masked, by what the value looks like: an
+    address with ``@`` through :func:`mask_email`; a value with 6 or more
+    digits (a phone, an IBAN) through :func:`mask_phone`; anything else (a
+    street, a name) down to its first character and ``•••``. A field named
+    like an e-mail address or a phone (``email``, ``e-mail``, ``phone``,
+    ``telephone``, ``mobile``) is sensitive even when the flag was forgotten
+    (:class:`~mimekit.shop.models.FieldChange` sees to it). A change that is
+    not sensitive is returned as it is.
 
     >>> masked(FieldChange("email", "zoe.a@example.net", "zoe.anderson@example.org", sensitive=True))
     ('z•••@example.net', 'z•••@example.org')
@@ -132,6 +149,8 @@ def masked(change: FieldChange) -> tuple[str, str]:
     ('C•••', 'A•••')
     >>> masked(FieldChange("name", "Zoe Anderson", "Zoë Anderson"))
     ('Zoe Anderson', 'Zoë Anderson')
+    >>> masked(FieldChange("Phone", "+34 612 345 678", "+34 699 876 543"))  # sensitive by its name
+    ('+•• ••• ••• •78', '+•• ••• ••• •43')
     """
     if not change.sensitive:
         return change.old, change.new
@@ -153,7 +172,11 @@ def _scope(kind: str, customer: Customer, when: _dt.datetime) -> str:
 
 
 def _security_links(shop: Shop) -> dict[str, str]:
-    return {"account_url": shop.url("account"), "security_url": shop.url("account", "security")}
+    return {
+        "account_url": shop.url("account"),
+        "recover_url": shop.url("account", "recover"),
+        "security_url": shop.url("account", "security"),
+    }
 
 
 def build_account_created(
@@ -167,9 +190,13 @@ def build_account_created(
 
     Templates ``account_created/subject.txt``, ``body.txt`` and ``body.html``
     in the customer's language: a welcome, the address the account uses, a
-    link to sign in (``<base_url>/account``) and a "Wasn't you?" paragraph
-    with the security link and the support address. Subject: "Welcome to
-    Tienda Ñandú" ("Te damos la bienvenida a Tienda Ñandú").
+    link to sign in (``<base_url>/account``) and a "Wasn't you?" paragraph:
+    an account opened in somebody's name is a security event, so it tells
+    them to write to the support address (named there, a ``mailto:`` link in
+    the HTML) and the shop will close the account. It has no security link:
+    whoever did not open the account has no password to sign in with.
+    Subject: "Welcome to Tienda Ñandú" ("Te damos la bienvenida a Tienda
+    Ñandú").
 
     Never in this e-mail: the password, an activation or sign-in token, a
     link that signs the reader in. The sign-in link is the plain account
@@ -208,8 +235,11 @@ def build_password_changed(
     Templates ``password_changed/subject.txt``, ``body.txt`` and ``body.html``
     in the customer's language: when it changed (date and time in the shop's
     time zone, ``|datetime``), from which device (when known), and a "Wasn't
-    you?" paragraph linking to ``<base_url>/account/security`` with the
-    support address. Subject: "Your Tienda Ñandú password was changed" ("Se ha
+    you?" paragraph. Whoever changed the password can sign in and the owner
+    cannot, so the paragraph leads with account recovery
+    (``<base_url>/account/recover``, the first button) and the support
+    address, and only then asks to review the account's security at
+    ``<base_url>/account/security``. Subject: "Your Tienda Ñandú password was changed" ("Se ha
     cambiado la contraseña de tu cuenta de Tienda Ñandú").
 
     Never in this e-mail: the new or the old password, any part or hint of

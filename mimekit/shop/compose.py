@@ -17,9 +17,15 @@ a fixed ``message_id`` and the Content-IDs are fixed too.
 Headers: From the shop, To the customer (display name RFC 2047-encoded),
 Reply-To the support address, Subject, Date and Message-ID (RFC 5322 §3.6),
 and Content-Language, the language the text is written in (RFC 3282).
-Marketing mail also gets the unsubscribe headers of RFC 2369 and RFC 8058::
+Marketing mail comes From the shop's marketing address
+(``Shop.marketing_email``, ``novedades@…``), so that spam reports and
+filters aimed at promotions never touch the address that sends orders;
+Reply-To stays the support address. It also names its mailing list
+(RFC 2919) and gets the unsubscribe headers of RFC 2369 and RFC 8058::
 
-    List-Unsubscribe: <https://tienda.example.com/baja?t=…>, <mailto:unsubscribe@tienda.example.com?subject=unsubscribe>
+    List-Id: <boletin.tienda.example.com>
+    List-Unsubscribe: <https://tienda.example.com/baja?lista=boletin&t=…>,
+     <mailto:unsubscribe@tienda.example.com?subject=unsubscribe%20boletin>
     List-Unsubscribe-Post: List-Unsubscribe=One-Click
 
 Transactional mail (orders, shipping, account) never carries them: a
@@ -37,11 +43,12 @@ from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 from email.utils import make_msgid
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import MimeStructureError
 from ..headers import add_date_and_message_id, check_header_value, check_msg_id, set_header
 from ..multipart import add_inline_image, cid_url, make_alternative
-from .models import Customer, Shop
+from .models import Customer, Shop, check_https_url
 from .rendering import inline_css, template_environment
 
 __all__ = ["InlineImage", "compose", "content_id_part", "list_unsubscribe_headers", "unsubscribe_token"]
@@ -89,20 +96,30 @@ def unsubscribe_token(shop: Shop, customer: Customer, list_id: str) -> str:
     return hmac.new(shop.signing_key, message, hashlib.sha256).hexdigest()[:32]
 
 
-def list_unsubscribe_headers(https_url: str, mailto: str) -> dict[str, str]:
+def list_unsubscribe_headers(https_url: str, mailto: str, *, list_id: str | None = None) -> dict[str, str]:
     """The two headers of one-click unsubscribe, as a dict ready to set on a message.
 
     ``List-Unsubscribe`` lists the https URL first and a ``mailto:`` second,
     each in angle brackets (RFC 2369 §3.2); ``List-Unsubscribe-Post`` tells the
     mailbox provider it may POST ``List-Unsubscribe=One-Click`` to the https URL
-    without showing the reader a page (RFC 8058 §3.1).
+    without showing the reader a page (RFC 8058 §3.1). *mailto* is the bare
+    address; the subject of the mail it asks for is ``unsubscribe <list_id>``
+    (%-encoded, RFC 6068), so whoever handles that mailbox knows which list to
+    leave, or ``unsubscribe`` without a *list_id*.
+
+    *https_url* is checked by :func:`~mimekit.shop.models.check_https_url`
+    (https, a host, no fragment, no spaces or ``<>"``): ``ValueError``
+    otherwise.
+
+    >>> list_unsubscribe_headers("https://tienda.example.com/baja?lista=boletin&t=9c1e",
+    ...                          "unsubscribe@tienda.example.com", list_id="boletin")["List-Unsubscribe"]
+    '<https://tienda.example.com/baja?lista=boletin&t=9c1e>, <mailto:unsubscribe@tienda.example.com?subject=unsubscribe%20boletin>'
     """
-    if not https_url.startswith("https://"):
-        raise ValueError(f"{https_url!r}: RFC 8058 one-click unsubscribe needs an https URL.")
-    check_header_value("List-Unsubscribe", https_url)
+    check_https_url(https_url, name="List-Unsubscribe URL")
     check_header_value("List-Unsubscribe", mailto)
+    subject = "unsubscribe" if list_id is None else f"unsubscribe%20{quote(list_id, safe='')}"
     return {
-        "List-Unsubscribe": f"<{https_url}>, <mailto:{mailto}?subject=unsubscribe>",
+        "List-Unsubscribe": f"<{https_url}>, <mailto:{mailto}?subject={subject}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
@@ -116,6 +133,7 @@ def compose(
     scope: str,
     images: Sequence[InlineImage] = (),
     unsubscribe_url: str | None = None,
+    list_id: str | None = None,
     date: _dt.datetime | None = None,
     message_id: str | None = None,
 ) -> MIMEMultipart:
@@ -124,15 +142,34 @@ def compose(
     *context* is passed to the templates together with ``shop``, ``customer``,
     ``logo_url``, ``unsubscribe_url`` and, for each image, its ``cid:`` URL
     under ``image_urls[image.key]``. *scope* names what the message is about
-    (``order-1001``, ``cart-…``) inside every Content-ID, next to a hash of the
-    Message-ID that makes each Content-ID unique to this message. *unsubscribe_url* marks the
-    e-mail as marketing: it adds the visible link in the footer and the
-    ``List-Unsubscribe`` headers. *date* / *message_id* fix those headers.
+    (``order-1001``, ``cart-reminder``) inside every Content-ID, next to a hash of the
+    Message-ID that makes each Content-ID unique to this message. Content-IDs
+    are headers that anyone handling the message sees (and logs), so never put
+    a secret in *scope* (a cart token, say).
+
+    *unsubscribe_url* (checked by :func:`~mimekit.shop.models.check_https_url`)
+    marks the e-mail as marketing, and then *list_id* (``"boletin"``) must name
+    its mailing list: the message comes From ``shop.marketing_email``, shows
+    the unsubscribe link in the footer, and carries ``List-Id:
+    <LIST_ID.shop-domain>`` (RFC 2919) and the ``List-Unsubscribe`` headers,
+    whose ``mailto:`` asks for the subject ``unsubscribe LIST_ID``. Without
+    them the e-mail is transactional: From ``shop.email``, none of those
+    headers. *date* / *message_id* fix those headers.
 
     Raises :class:`MimeStructureError` when the shop has no logo or the subject
-    renders to more than one line, and the errors of
-    :func:`~mimekit.shop.rendering.render_template`.
+    renders to more than one line; ``ValueError`` for a bad *unsubscribe_url*,
+    a *list_id* that is not a slug, or one of the two without the other; and
+    the errors of :func:`~mimekit.shop.rendering.render_template`.
     """
+    if (unsubscribe_url is None) != (list_id is None):
+        raise ValueError(
+            "compose(): marketing mail needs both unsubscribe_url and list_id (the list the reader leaves); "
+            "transactional mail takes neither."
+        )
+    if unsubscribe_url is not None:
+        check_https_url(unsubscribe_url, name="unsubscribe_url")
+    if list_id is not None and not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", list_id):
+        raise ValueError(f"list_id={list_id!r}: use lowercase ASCII letters, digits and '-', e.g. 'boletin'.")
     if not shop.logo_png:
         raise MimeStructureError(f"Shop {shop.name!r} has no logo_png; every e-mail shows it by Content-ID.")
     if message_id is None:
@@ -170,13 +207,15 @@ def compose(
     msg = make_alternative(text, html)
     for cid, image in inline:
         add_inline_image(msg, image.data, cid=cid, filename=image.filename)
-    set_header(msg, "From", (shop.name, shop.email))
+    marketing = unsubscribe_url is not None
+    set_header(msg, "From", (shop.name, shop.marketing_email if marketing else shop.email))
     set_header(msg, "To", (customer.name, customer.email))
     set_header(msg, "Reply-To", (shop.name, shop.support_email))
     set_header(msg, "Subject", subject)
     set_header(msg, "Content-Language", env.globals["language"])  # RFC 3282: for screen readers and filters
-    if unsubscribe_url is not None:
-        for name, value in list_unsubscribe_headers(unsubscribe_url, shop.unsubscribe_email).items():
+    if marketing:
+        set_header(msg, "List-Id", f"<{list_id}.{shop.domain}>")  # RFC 2919 §2: list-label.namespace
+        for name, value in list_unsubscribe_headers(unsubscribe_url, shop.unsubscribe_email, list_id=list_id).items():
             set_header(msg, name, value)
     add_date_and_message_id(msg, date=date, message_id=message_id)
     return msg

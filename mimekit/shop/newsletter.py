@@ -5,9 +5,23 @@ about something they did or that concerns their account: the order
 confirmation, the shipping notice, "your password changed". It goes to
 everyone concerned and carries no unsubscribe: nobody can opt out of being told
 their password changed. A *marketing* e-mail promotes: newsletters,
-promotions, cart reminders. It goes only to customers who agreed to receive
-it (in the EU the GDPR and the ePrivacy Directive art. 13 require prior
-consent) and who have not unsubscribed since, and it must make leaving easy.
+promotions, cart reminders. In the EU it needs the recipient's prior
+consent (ePrivacy Directive art. 13(1); in Spain, LSSI art. 21.1), with one
+exception, the "soft opt-in": a shop may e-mail its existing customers about
+its own products similar to what they bought, if it offered them a clear way
+to refuse when it collected the address and offers one in every message
+(ePrivacy Directive art. 13(2); in Spain, LSSI art. 21.2). This kit asks for
+explicit consent anyway, because it is the safe default: it covers every
+recipient and every product. Marketing goes only to customers who agreed and
+who have not unsubscribed since, and it must make leaving easy.
+
+**Sender and list.** Marketing comes From the shop's marketing address
+(``Shop.marketing_email``, ``novedades@…``), not the one that sends order
+confirmations, so complaints about promotions never hurt the delivery of
+orders; replies still go to support. Every campaign goes to one mailing list,
+``Campaign.list_id`` (``boletin``), named in the ``List-Id`` header
+(RFC 2919): campaigns change, the list stays, and an unsubscribe is from the
+list.
 
 **One-click unsubscribe.** Since February 2024 Gmail and Yahoo require bulk
 senders (for Gmail: 5,000 or more messages a day to its users) to support
@@ -19,15 +33,17 @@ sender's name and, when pressed, POSTs to the sender's https URL by itself:
 no web page to wade through, no login, no "are you sure?". Two headers ask for
 it (RFC 2369 §3.2, RFC 8058 §3.1)::
 
-    List-Unsubscribe: <https://tienda.example.com/baja?lista=otono-2026&t=9c1e…>,
-     <mailto:unsubscribe@tienda.example.com?subject=unsubscribe>
+    List-Unsubscribe: <https://tienda.example.com/baja?lista=boletin&t=9c1e…>,
+     <mailto:unsubscribe@tienda.example.com?subject=unsubscribe%20boletin>
     List-Unsubscribe-Post: List-Unsubscribe=One-Click
 
 The https URL is for the POST (body ``List-Unsubscribe=One-Click``); the
-``mailto:`` serves older clients. The URL must identify the recipient without
-showing the address: it carries a signed token
-(:func:`~mimekit.shop.compose.unsubscribe_token`), different for every recipient.
-The same link shows in the footer, for people.
+``mailto:`` serves older clients, its subject naming the list. The URL must
+identify the recipient and the list without showing the address: it carries
+``lista=<list_id>`` and a token signed for that list and address
+(:func:`~mimekit.shop.compose.unsubscribe_token`), different for every
+recipient and the same in every campaign of the list. The same link shows in
+the footer, for people.
 
 **One message per recipient.** Each customer gets a message of their own:
 ``To`` is that customer alone, the greeting has their name, the text their
@@ -53,7 +69,7 @@ import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.mime.multipart import MIMEMultipart
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from tqdm.auto import tqdm
 
@@ -61,7 +77,6 @@ from ..errors import SMTPDeliveryError
 from ..sending import SendResult, SMTPSession
 from .compose import InlineImage, compose, unsubscribe_token
 from .models import Campaign, Customer, Product, Shop
-from .rendering import SUPPORTED_LOCALES
 
 __all__ = ["NewsletterReport", "build_newsletter", "send_newsletter"]
 
@@ -95,12 +110,15 @@ def build_newsletter(
     message's Message-ID (see :func:`~mimekit.shop.compose.compose`), so
     every message's Content-IDs are its own (RFC 2045 §7 asks for world-unique ones).
 
-    Marketing: the footer shows the unsubscribe link and the message carries
-    ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 2369, RFC 8058).
-    The link is ``campaign.unsubscribe_url`` with ``lista=<slug>`` and
-    ``t=<token>`` added to its query, the token being
-    :func:`~mimekit.shop.compose.unsubscribe_token` ``(shop, customer, slug)``:
-    one per recipient, no address in it.
+    Marketing: From ``shop.marketing_email``, Reply-To support; the footer
+    shows the unsubscribe link and the message carries ``List-Id:
+    <LIST_ID.shop-domain>`` (RFC 2919), ``List-Unsubscribe`` and
+    ``List-Unsubscribe-Post`` (RFC 2369, RFC 8058). The link is
+    ``campaign.unsubscribe_url`` with ``lista=<list_id>`` and ``t=<token>``
+    added to its query (a query it already has is kept), the token being
+    :func:`~mimekit.shop.compose.unsubscribe_token` ``(shop, customer,
+    list_id)``: one per recipient and list, no address in it, the same in
+    every campaign of the list.
 
     *date* (timezone-aware) and *message_id* (``<…@…>``) fix those headers;
     by default Date is now and the Message-ID fresh, on the shop's domain.
@@ -123,8 +141,11 @@ def build_newsletter(
         ├── image/png · base64 · inline · filename="logo.png" · cid=<logo.otono-2026.2df1f5ca40@tienda.example.com> · ...
         ├── image/png · base64 · inline · filename="BUF-LAN-02.png" · cid=<BUF-LAN-02.otono-2026.2df1f5ca40@tienda.example.com> · ...
         └── image/png · base64 · inline · filename="TAZ-CER-01.png" · cid=<TAZ-CER-01.otono-2026.2df1f5ca40@tienda.example.com> · ...
-    >>> envelope_from_headers(msg).rcpt_tos
-    ('jose.nunez@example.com',)
+    >>> envelope = envelope_from_headers(msg)  # From the marketing address, To this customer alone
+    >>> envelope.mail_from, envelope.rcpt_tos
+    ('novedades@tienda.example.com', ('jose.nunez@example.com',))
+    >>> msg["List-Id"]
+    '<boletin.tienda.example.com>'
     >>> msg["List-Unsubscribe-Post"]
     'List-Unsubscribe=One-Click'
     """
@@ -135,7 +156,8 @@ def build_newsletter(
             + (
                 "An unsubscribe must be honoured (RFC 8058; Gmail and Yahoo require it within 2 days)."
                 if customer.unsubscribed
-                else "Marketing mail needs the customer's prior consent (GDPR, ePrivacy Directive art. 13)."
+                else "This kit sends marketing mail only with the customer's explicit consent (the safe "
+                "default; ePrivacy Directive art. 13, LSSI art. 21 in Spain)."
             )
             + " send_newsletter() skips such customers and reports them."
         )
@@ -150,6 +172,7 @@ def build_newsletter(
         scope=campaign.slug,
         images=images,
         unsubscribe_url=_unsubscribe_url(campaign, customer, shop),
+        list_id=campaign.list_id,
         date=date,
         message_id=message_id,
     )
@@ -162,8 +185,10 @@ class NewsletterReport:
     * ``sent``: a :class:`~mimekit.sending.SendResult` per message the server
       accepted, in sending order;
     * ``skipped``: address → why no message was built for it
-      (``"no marketing consent"``, ``"unsubscribed"``, ``"duplicate address"``,
-      ``"no campaign text in fr_FR"``, ``"the shop does not write in fr_FR"``);
+      (``"no marketing consent"``, ``"unsubscribed"``); an address is either
+      sent to or skipped, never both;
+    * ``duplicates``: later records of an address already in the audience
+      (case ignored), merged into the first one: no second message;
     * ``refused``: address → the server's ``(code, text)``, e.g.
       ``(550, "5.1.1 No such user")``; ``(None, reason)`` when the session
       failed without a reply code;
@@ -176,6 +201,7 @@ class NewsletterReport:
 
     sent: list[SendResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    duplicates: list[str] = field(default_factory=list)
     refused: dict[str, tuple[int | None, str | None]] = field(default_factory=dict)
     unsent: list[str] = field(default_factory=list)
 
@@ -191,6 +217,8 @@ class NewsletterReport:
             by_reason.setdefault(reason, []).append(address)
         detail = "; ".join(f"{reason}: {_some(addresses)}" for reason, addresses in by_reason.items())
         parts.append(f"{len(self.skipped)} skipped" + (f" ({detail})" if detail else ""))
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} duplicate records merged ({_some(self.duplicates)})")
         refused = _some(
             [f"{address}: {code or ''} {text or ''}".strip() for address, (code, text) in self.refused.items()]
         )
@@ -211,11 +239,21 @@ def send_newsletter(
 ) -> NewsletterReport:
     """Send *campaign* to each of *customers* who may receive it, one message each, over *session*.
 
-    First every customer is sorted out: those without marketing consent, those
-    who unsubscribed, and those whose language the campaign or the shop does
-    not have are skipped, with the reason, in ``report.skipped``; so is a
-    customer whose address (case ignored) came earlier in *customers*: the
-    first record of an address decides, and no mailbox gets two copies. Then, for each
+    First the audience is sorted out, address by address (case ignored):
+    when an address appears in several records, they are merged, and if ANY
+    of them refuses marketing (unsubscribed, or no consent) the address is
+    skipped: a stale record must never undo an unsubscribe. Skipped addresses
+    go into ``report.skipped`` with the reason (``"unsubscribed"`` wins over
+    ``"no marketing consent"``); an address that may receive the campaign is
+    sent one message, built from its first record, and the later records go
+    into ``report.duplicates``. No address is both sent and skipped, and no
+    mailbox gets two copies.
+
+    Then, before anything is sent, every recipient's language must be one
+    the campaign has: if not, ``ValueError`` lists the addresses and locales
+    (a customer left without the newsletter by accident would never know).
+
+    Then, for each
     remaining customer in the order given, :func:`build_newsletter` makes their
     message and ``session.send()`` hands it over: ``MAIL FROM`` the shop,
     ``RCPT TO`` that customer alone (RFC 5321 §3.3). Never one message with
@@ -237,28 +275,31 @@ def send_newsletter(
     every later one into ``report.unsent``, and the report is returned, so you
     can resume with exactly those customers and send nobody anything twice.
 
-    Returns a :class:`NewsletterReport`. Raises ``RuntimeError`` when *session*
-    is not open; ``KeyError`` / ``ValueError`` only for a broken campaign or shop
-    (no logo, no signing key), before the first message is sent.
+    Returns a :class:`NewsletterReport`. Raises ``ValueError`` when the
+    campaign lacks the language of a recipient, ``RuntimeError`` when
+    *session* is not open, and ``ValueError`` for a broken shop (no logo, no
+    signing key): all before the first message is sent.
     """
     report = NewsletterReport()
-    recipients: list[Customer] = []
-    seen: set[str] = set()
+    records: dict[str, list[Customer]] = {}  # address (case ignored) -> its records, in the order given
     for customer in customers:
-        address = customer.email.lower()
-        if address in seen:  # the first record of an address decides; never two messages to one mailbox
-            report.skipped.setdefault(customer.email, "duplicate address")
+        records.setdefault(customer.email.lower(), []).append(customer)
+    recipients: list[Customer] = []
+    for first, *later in records.values():
+        refusals = {record.marketing_refusal for record in (first, *later)} - {None}
+        if refusals:  # any refusal wins: an unsubscribe or a missing consent is never undone by another record
+            report.skipped[first.email] = "unsubscribed" if "unsubscribed" in refusals else "no marketing consent"
             continue
-        seen.add(address)
-        reason = customer.marketing_refusal
-        if reason is None and customer.locale not in SUPPORTED_LOCALES:
-            reason = f"the shop does not write in {customer.locale}"
-        if reason is None and customer.locale not in campaign.texts:
-            reason = f"no campaign text in {customer.locale}"
-        if reason is not None:
-            report.skipped[customer.email] = reason
-            continue
-        recipients.append(customer)
+        recipients.append(first)
+        report.duplicates.extend(record.email for record in later)
+    missing = [customer for customer in recipients if customer.locale not in campaign.texts]
+    if missing:
+        raise ValueError(
+            f"Campaign {campaign.slug!r} has texts in {', '.join(sorted(campaign.texts))} only, but "
+            f"{len(missing)} recipient(s) who may receive it read another language: "
+            + _some([f"{c.email} ({c.locale})" for c in missing], shown=10)
+            + ". Add the missing CampaignText; nothing was sent."
+        )
     if not session.is_open:
         raise RuntimeError(
             "The SMTP session is not open: send_newsletter() sends over the session you give it; "
@@ -287,9 +328,10 @@ def send_newsletter(
 
 
 def _unsubscribe_url(campaign: Campaign, customer: Customer, shop: Shop) -> str:
-    """``campaign.unsubscribe_url`` plus ``lista=<slug>&t=<token>`` (``&`` if it already has a query)."""
-    query = urlencode({"lista": campaign.slug, "t": unsubscribe_token(shop, customer, campaign.slug)})
-    return f"{campaign.unsubscribe_url}{'&' if '?' in campaign.unsubscribe_url else '?'}{query}"
+    """``campaign.unsubscribe_url`` with ``lista=<list_id>&t=<token>`` added to its query (an existing one kept)."""
+    parts = urlsplit(campaign.unsubscribe_url)
+    added = urlencode({"lista": campaign.list_id, "t": unsubscribe_token(shop, customer, campaign.list_id)})
+    return urlunsplit(parts._replace(query=f"{parts.query}&{added}" if parts.query else added))
 
 
 def _some(items: list[str], shown: int = 3) -> str:

@@ -9,8 +9,9 @@ unsubscribe link for marketing mail).
   ``<b>Tom & Jerry</b>`` shows as those characters, and a customer cannot
   inject markup into the e-mail. Text templates are not escaped: there is no
   markup to break.
-* **Languages.** Templates are written in English with ``{% trans %}`` blocks
-  and ``_()``; the Spanish text lives in gettext catalogs under
+* **Languages.** Templates are written in English (as written in the United
+  States): HTML templates with ``{% trans %}`` blocks, text templates with
+  ``{{ _("…", name=value) }}``; the Spanish text lives in gettext catalogs under
   ``locale/es/LC_MESSAGES/*.po``, read with Babel. The customer's locale
   (``es_ES``, ``en_US``) picks the catalog, and Babel formats money, dates and
   percentages the local way (CLDR): ``1.234,56 €`` / ``€1,234.56``.
@@ -22,9 +23,14 @@ unsubscribe link for marketing mail).
 Filters available in every template, already bound to the e-mail's locale:
 
 ``money``     a :class:`~mimekit.shop.models.Money`: ``1.234,56 €`` / ``€1,234.56``
-``date``      a date or datetime, medium format: ``2 nov 2026`` / ``Nov 2, 2026``
-``datetime``  date, time and zone, in the shop's time zone: ``4 de noviembre de 2026, 21:12:00 CET``
+``date``      a date or datetime, medium format, for table cells: ``2 nov 2026`` / ``Nov 2, 2026``
+``longdate``  a date or datetime, long format, for running text: ``2 de noviembre de 2026`` / ``November 2, 2026``
+``datetime``  date, hour and minute, and the zone's abbreviation at that instant, in the shop's time zone:
+              ``4 de noviembre de 2026, 21:12 (CET)`` / ``November 4, 2026, 9:12 PM (CET)``
 ``percent``   a Decimal rate: ``21 %`` / ``21%``
+
+Dates and datetimes are shown in the shop's time zone (a datetime must be
+timezone-aware; a naive one raises ``ValueError``).
 """
 
 from __future__ import annotations
@@ -38,18 +44,15 @@ from typing import Any
 import css_inline
 import jinja2
 from babel import Locale
-from babel.dates import format_date, format_datetime, get_timezone
+from babel.dates import format_date, format_time, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_percent
 from babel.support import NullTranslations, Translations
 
-from .models import Money
+from .models import SUPPORTED_LOCALES, Money
 
 __all__ = ["SUPPORTED_LOCALES", "inline_css", "render_template", "template_environment", "translations"]
-
-#: The locales the shop writes in; English is the templates' own language.
-SUPPORTED_LOCALES = ("en_US", "es_ES")
 
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
@@ -90,7 +93,13 @@ def translations(locale: str) -> NullTranslations:
 def template_environment(locale: str, timezone: str = "Europe/Madrid") -> jinja2.Environment:
     """Return the Jinja2 environment for *locale*: package templates, HTML autoescaped, undefined names fail.
 
-    *timezone* (an IANA name) is where the ``datetime`` filter shows times.
+    *timezone* (an IANA name) is where the ``date``, ``longdate`` and
+    ``datetime`` filters show dates and times.
+
+    >>> import datetime as dt
+    >>> moment = dt.datetime(2026, 11, 4, 20, 12, tzinfo=dt.timezone.utc)
+    >>> template_environment("es_ES").from_string("{{ t|datetime }} · {{ t|longdate }}").render(t=moment)
+    '4 de noviembre de 2026, 21:12 (CET) · 4 de noviembre de 2026'
     """
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("mimekit.shop", "templates"),
@@ -103,11 +112,24 @@ def template_environment(locale: str, timezone: str = "Europe/Madrid") -> jinja2
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     zone = get_timezone(timezone)
+
+    def local(value: _dt.datetime) -> _dt.datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{value!r} is naive: e-mails show only timezone-aware times, in the shop's zone.")
+        return value.astimezone(zone)
+
+    def day(value: _dt.date | _dt.datetime) -> _dt.date:
+        return local(value).date() if isinstance(value, _dt.datetime) else value
+
+    def moment(value: _dt.datetime) -> str:
+        here = local(value)
+        when = f"{format_date(here.date(), format='long', locale=locale)}, {format_time(here, format='short', locale=locale)}"
+        return f"{when} ({here.strftime('%Z')})"
+
     env.filters["money"] = lambda value: Money.format(value, locale)
-    env.filters["date"] = lambda value: format_date(
-        value.astimezone(zone).date() if isinstance(value, _dt.datetime) else value, format="medium", locale=locale
-    )
-    env.filters["datetime"] = lambda value: format_datetime(value, format="long", tzinfo=zone, locale=locale)
+    env.filters["date"] = lambda value: format_date(day(value), format="medium", locale=locale)
+    env.filters["longdate"] = lambda value: format_date(day(value), format="long", locale=locale)
+    env.filters["datetime"] = moment
     env.filters["percent"] = lambda value: format_percent(value, locale=locale)
     env.globals["locale"] = locale
     env.globals["language"] = Locale.parse(locale).language

@@ -190,7 +190,10 @@ def sample_carts() -> list[Cart]:
 
 
 def sample_campaign() -> Campaign:
-    """The autumn newsletter, in Spanish and English, featuring the scarf and the mug."""
+    """The autumn newsletter ("Fall" for American readers), in Spanish and English, featuring the scarf and the mug.
+
+    It goes to the shop's one mailing list, ``list_id="boletin"`` (the default).
+    """
     catalogue = sample_products()
     return Campaign(
         slug="otono-2026",
@@ -201,9 +204,9 @@ def sample_campaign() -> Campaign:
                 intro="Ya huele a castañas asadas. Esta semana te proponemos dos favoritos para el frío.",
             ),
             "en_US": CampaignText(
-                subject="Autumn arrives at Tienda Ñandú",
-                preheader="Merino scarves and Talavera pottery for the cold days.",
-                intro="You can smell roasted chestnuts already. This week we suggest two favourites for the cold.",
+                subject="Fall arrives at Tienda Ñandú",
+                preheader="Merino wool scarves and Talavera pottery for chilly days.",
+                intro="You can already smell roasted chestnuts. This week we suggest two favorites for the cold.",
             ),
         },
         featured=(catalogue["BUF-LAN-02"], catalogue["TAZ-CER-01"]),

@@ -5,7 +5,7 @@ The tree it builds (see :func:`~mimekit.shop.compose.compose`)::
     multipart/alternative
     ├── text/plain                    status, carrier, tracking number and link, items, order link
     └── multipart/related; type="text/html"
-        ├── text/html                 the same, with a "Track your parcel" button, logo at the top
+        ├── text/html                 the same, with a "Track your package" button, logo at the top
         └── image/png                 the logo: inline, Content-ID <logo.shipment-TRACKING.UNIQUE@shop-domain>
 
 The tracking link comes from :attr:`~mimekit.shop.models.Shipment.tracking_url`,
@@ -48,7 +48,13 @@ def build_shipping_notification(
 
     The subject reads "Your order 1001 is on its way" (Spanish: "Tu pedido 1001
     está en camino"), or "Your order 1001 has been delivered" ("Tu pedido 1001
-    se ha entregado") when the status is ``DELIVERED``.
+    se ha entregado") when the status is ``DELIVERED``. When this parcel does
+    not complete the order (:attr:`~mimekit.shop.models.Shipment.completes_order`
+    is false), subject, heading and first sentence speak of part of the order:
+    "Part of your order 1001 is on its way" ("Parte de tu pedido 1001 está en
+    camino"), "Part of your order 1001 has been delivered" ("Parte de tu pedido
+    1001 se ha entregado"). Dates in sentences are long ("6 de noviembre de
+    2026"), in the table medium ("6 nov 2026").
 
     Customer-, product- and carrier-controlled text is HTML-escaped; the
     tracking number is %-encoded in the link (RFC 3986 §2.1). The logo's
@@ -66,9 +72,9 @@ def build_shipping_notification(
     logo, ``ValueError`` when the customer's locale is not one the shop writes.
 
     >>> from mimekit.shop import sample_shipment, sample_shop
-    >>> msg = build_shipping_notification(sample_shipment(), sample_shop())
+    >>> msg = build_shipping_notification(sample_shipment(), sample_shop())  # the first of two parcels
     >>> str(msg["Subject"])
-    'Tu pedido 1001 está en camino'
+    'Parte de tu pedido 1001 está en camino'
     """
     order = shipment.order
     return compose(
