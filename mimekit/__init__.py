@@ -13,7 +13,7 @@ tree          parse messages, draw and explain their MIME tree
 preview       show an e-mail's HTML in a sandboxed frame (no scripts, no remote loads)
 envelope      MAIL FROM / RCPT TO from headers; the bytes sent (Bcc removed)
 sending       an smtplib session with a result per recipient
-server        the embedded aiosmtpd server and its inbox
+server        the embedded aiosmtpd server, its inbox, transcripts and Maildir
 faults        scripted, repeatable SMTP faults (550, 451 greylisting, 421, 452, 552, 535 …)
 tls           a throwaway local certificate authority for STARTTLS / SMTPS lessons
 connection    SMTP targets as URLs (smtp://, smtp+starttls://, smtps://), passwords from the environment
@@ -65,6 +65,8 @@ from .server import (
     CapturingHandler,
     EmbeddedServer,
     Inbox,
+    Transcript,
+    TranscriptLine,
     running_servers,
     start_server,
     stop_server,
@@ -98,6 +100,8 @@ __all__ = [
     "SMTPTarget",
     "SendResult",
     "ServerStartError",
+    "Transcript",
+    "TranscriptLine",
     "add_attachment",
     "add_date_and_message_id",
     "add_inline_image",

@@ -6,9 +6,11 @@
 ``mimekit inspect FILE.eml``
     print the annotated MIME tree of a message file; exit status 1 if the
     file cannot be read or holds no message (no header lines).
-``mimekit serve [--host H] [--port P] [--tls | --smtps] [--auth USER:PASS] [--max-size BYTES] [--fault SPEC]…``
+``mimekit serve [--host H] [--port P] [--tls | --smtps] [--auth USER:PASS] [--max-size BYTES] [--fault SPEC]…
+[--maildir DIR] [--transcript]``
     run the capturing SMTP server as a process, one line per message, until
-    Ctrl-C or SIGTERM (see :mod:`mimekit.serve`).
+    Ctrl-C or SIGTERM (see :mod:`mimekit.serve`); ``--maildir`` keeps the mail
+    in a Maildir across runs, ``--transcript`` prints each session as it ends.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             auth=args.auth,
             max_size=args.max_size,
             faults=args.fault,
+            maildir=args.maildir,
+            transcript=args.transcript,
         )
 
     if args.command == "demo":
@@ -109,6 +113,12 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--auth", metavar="USER:PASS", help="accept AUTH PLAIN/LOGIN for this lesson account (TLS only)")
     serve.add_argument("--max-size", metavar="BYTES", type=int, help="largest message accepted (SIZE, 552 beyond)")
     serve.add_argument("--fault", action="append", metavar="SPEC", help="a scripted fault; repeat for several")
+    serve.add_argument(
+        "--maildir", metavar="DIR", help="also keep every message in this Maildir folder, and load its mail at start"
+    )
+    serve.add_argument(
+        "--transcript", action="store_true", help="print each SMTP session (AUTH secrets masked) when it ends"
+    )
 
 
 if __name__ == "__main__":

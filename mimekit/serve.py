@@ -11,6 +11,19 @@ cleanly on Ctrl-C (SIGINT) or SIGTERM::
     ^C
     mimekit serve: stopped after 1 message
 
+``--maildir DIR`` keeps every captured message in a Maildir folder as well
+(with its envelope in ``DIR/mimekit-envelopes/``), and loads the folder's
+mail at start, so nothing is lost between two runs. ``--transcript`` prints
+each SMTP session (client and server lines, AUTH secrets masked) when it ends::
+
+    $ mimekit serve --transcript
+    …
+    --- session 1 from 127.0.0.1:54321 ---
+    S: 220 mimekit.localhost mimekit embedded SMTP server
+    C: ehlo laptop.example.com
+    …
+    -- connection closed --
+
 Only loopback by default: any other ``--host`` needs ``--allow-remote`` and
 prints a warning, since anyone who can reach the port can then hand it mail.
 """
@@ -44,13 +57,17 @@ def serve(
     auth: str | None = None,
     max_size: int | None = None,
     faults: list[str] | None = None,
+    maildir: str | None = None,
+    transcript: bool = False,
     poll_seconds: float = 0.5,
 ) -> int:
     """Run the server until interrupted; return the process exit status (0 after a clean stop).
 
     *auth* is ``"USER:PASSWORD"``; *max_size* the largest message in bytes
     (advertised as SIZE, larger ones refused with 552); *faults* the
-    ``--fault`` specs (see :class:`~mimekit.faults.FaultPlan`). Errors in the
+    ``--fault`` specs (see :class:`~mimekit.faults.FaultPlan`); *maildir* a
+    folder to persist mail to and reload it from; *transcript* prints every
+    session when it ends (and, at stop, the ones stop ended). Errors in the
     options or at start-up are printed to *err* with status 2 (bad options)
     or 1 (could not start).
     """
@@ -69,9 +86,10 @@ def serve(
             tls=tls,
             auth=users,
             faults=plan,
+            maildir=maildir,
             **({"data_size_limit": max_size} if max_size is not None else {}),
         )
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         print(f"mimekit serve: error: {exc}", file=err)
         return 2
     if allow_remote and host not in ("127.0.0.1", "::1", "localhost"):
@@ -79,6 +97,8 @@ def serve(
 
     stop_requested = False
     ca_folder: Path | None = None
+    loaded = 0
+    printed: set[int] = set()  # session_id of the transcripts already printed
 
     def request_stop(signum: int, frame: object) -> None:
         nonlocal stop_requested
@@ -91,16 +111,20 @@ def serve(
         except MimekitError as exc:
             print(f"mimekit serve: error: {exc}", file=err)
             return 1
+        loaded = len(server.inbox)  # reloaded from --maildir: not printed one by one
         ca_folder = _print_ready(out, server, users)
-        seen = 0
+        seen = loaded
         while not stop_requested:
             try:
                 arrived = server.inbox.wait_for(seen + 1, timeout=poll_seconds)
             except InboxTimeout:
-                continue
-            for captured in arrived[seen:]:
-                print(_describe(captured), file=out, flush=True)
-            seen = len(arrived)
+                arrived = None
+            if arrived is not None:
+                for captured in arrived[seen:]:
+                    print(_describe(captured), file=out, flush=True)
+                seen = len(arrived)
+            if transcript:
+                _print_ended_sessions(out, server, printed)
     except KeyboardInterrupt:
         pass
     finally:
@@ -108,7 +132,9 @@ def serve(
         signal.signal(signal.SIGTERM, previous)
         if ca_folder is not None:
             shutil.rmtree(ca_folder, ignore_errors=True)
-    count = len(server.inbox)
+    if transcript:
+        _print_ended_sessions(out, server, printed)
+    count = max(len(server.inbox) - loaded, 0)
     print(f"mimekit serve: stopped after {count} message{'s' if count != 1 else ''}", file=out, flush=True)
     return 0
 
@@ -130,8 +156,26 @@ def _print_ready(out: TextIO, server: EmbeddedServer, users: dict[str, str] | No
         folder = Path(tempfile.mkdtemp(prefix="mimekit-ca-"))
         path = server.ca.write_ca_pem(folder)
         print(f"mimekit serve: clients must trust the lesson CA in {path}", file=out, flush=True)
+    if server.maildir is not None:
+        count = len(server.inbox)
+        print(
+            f"mimekit serve: keeping mail in the Maildir {server.maildir} "
+            f"({count} message{'s' if count != 1 else ''} loaded)",
+            file=out,
+            flush=True,
+        )
     print("mimekit serve: press Ctrl-C to stop", file=out, flush=True)
     return folder
+
+
+def _print_ended_sessions(out: TextIO, server: EmbeddedServer, printed: set[int]) -> None:
+    """Print the transcript of every session that has ended and was not printed yet."""
+    for transcript in server.transcripts:
+        if transcript.is_open or transcript.session_id in printed:
+            continue
+        printed.add(transcript.session_id)
+        print(f"--- session {transcript.session_id} from {transcript.peer} ---", file=out)
+        print(transcript.render(), file=out, flush=True)
 
 
 def _describe(captured: CapturedMessage) -> str:

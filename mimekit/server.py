@@ -59,6 +59,43 @@ A whole round trip::
     >>> captured.raw == wire
     True
 
+Every session is also kept as a :class:`Transcript` (``transcripts=True``, the
+default): the lines the client sent (``C:``) and the replies this server sent
+(``S:``) in the order they crossed the wire, with AUTH secrets masked and the
+message after ``DATA`` summarised in one line::
+
+    >>> with EmbeddedServer() as server:
+    ...     with smtplib.SMTP(server.host, server.port, local_hostname="laptop.example.com") as client:
+    ...         refused = client.sendmail("shop@example.com", ["ana@example.org"], wire)
+    ...     transcript = server.transcripts[-1]
+    >>> print(transcript)
+    S: 220 mimekit.localhost mimekit embedded SMTP server
+    C: ehlo laptop.example.com
+    S: 250-mimekit.localhost
+    S: 250-SIZE 33554432
+    S: 250-8BITMIME
+    S: 250-SMTPUTF8
+    S: 250 HELP
+    C: mail FROM:<shop@example.com> size=200
+    S: 250 OK
+    C: rcpt TO:<ana@example.org>
+    S: 250 OK
+    C: data
+    S: 354 End data with <CR><LF>.<CR><LF>
+    C: <message: 200 bytes, 8 lines>
+    S: 250 OK: message captured
+    C: QUIT
+    S: 221 Bye
+    -- connection closed --
+    >>> transcript.messages[0].subject
+    'Your order'
+
+(``smtplib`` writes most commands in lower case; RFC 5321 §2.4 makes command
+verbs case-insensitive.) With ``maildir="path/to/folder"`` the server also
+writes every captured message to a Maildir, and a restarted server (or a new
+one on the same folder) loads them back into its inbox: see
+:class:`EmbeddedServer`.
+
 In a notebook, use :func:`start_server` in the setup cell: running the cell
 again gives back the server that is already running (same port, same inbox)
 instead of starting a second one.
@@ -67,7 +104,8 @@ Errors raised here (see :mod:`mimekit.errors`):
 
 - :class:`~mimekit.errors.ServerStartError` (an ``OSError``): the port is busy,
   the host is not a loopback address (and ``allow_remote=True`` was not
-  given), the host cannot be bound, or aiosmtpd did not come up in time.
+  given), the host cannot be bound, the ``maildir`` folder cannot be created
+  or read, or aiosmtpd did not come up in time.
 - :class:`~mimekit.errors.InboxTimeout` (a ``TimeoutError``):
   :meth:`Inbox.wait_for` waited longer than its timeout.
 - ``IndexError``: :meth:`Inbox.latest` on an empty inbox.
@@ -77,6 +115,7 @@ Errors raised here (see :mod:`mimekit.errors`):
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import datetime
 import email.message
@@ -84,19 +123,21 @@ import email.policy
 import errno
 import hmac
 import ipaddress
+import json
 import logging
+import mailbox
 import operator
 import os
 import socket
 import sys
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from email.parser import BytesParser
 from typing import Any, overload
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
 
 from mimekit.errors import InboxTimeout, ServerStartError
 from mimekit.faults import BadCredentials, FaultPlan, FaultyHandler, inject_faults
@@ -107,6 +148,8 @@ __all__ = [
     "CapturingHandler",
     "EmbeddedServer",
     "Inbox",
+    "Transcript",
+    "TranscriptLine",
     "running_servers",
     "start_server",
     "stop_server",
@@ -120,6 +163,13 @@ _LISTEN_BACKLOG = 100
 _STOP_TIMEOUT = 5.0  # seconds to close client connections before the loop is stopped
 
 _PARSER = BytesParser(policy=email.policy.default)
+
+DEFAULT_MAX_TRANSCRIPTS = 1000  # sessions kept per server; the oldest is dropped first
+_MAX_TRANSCRIPT_LINES = 5000  # lines kept per session: a runaway client cannot fill the memory
+_MAX_SHOWN_COMMAND = 1000  # characters of an over-long command line kept in its transcript line
+_MASK = "********"  # what a transcript shows instead of an AUTH secret
+_ENVELOPE_FOLDER = "mimekit-envelopes"  # inside the Maildir: one JSON sidecar per message
+_ENVELOPE_FORMAT = "mimekit-envelope/1"
 
 
 # --------------------------------------------------------------------------- captured messages
@@ -142,7 +192,17 @@ class CapturedMessage:
     (RFC 2047 encoded words turned into text).
 
     Two captures compare equal when their envelope, bytes, time and peer are
-    equal (``message`` is derived from ``raw`` and not compared).
+    equal (``message`` is derived from ``raw`` and not compared, nor is
+    ``maildir_key``).
+
+    ``maildir_key`` is the message's key in the server's Maildir (see
+    ``EmbeddedServer(maildir=...)``), or ``None`` when it was not persisted.
+    A message reloaded from a Maildir *without* its mimekit sidecar (one
+    dropped into the folder by hand or by another program) has no known
+    envelope: ``mail_from == ""``, ``rcpt_tos == ()``, ``peer == ""`` and
+    ``received_at`` taken from the key's timestamp; :attr:`envelope_known` is
+    then false and the repr says so. A message received over SMTP always has
+    at least one ``RCPT TO``, so ``rcpt_tos == ()`` means "envelope unknown".
     """
 
     mail_from: str
@@ -151,6 +211,12 @@ class CapturedMessage:
     message: email.message.EmailMessage = dataclasses.field(compare=False)
     received_at: datetime.datetime
     peer: str
+    maildir_key: str | None = dataclasses.field(default=None, compare=False)
+
+    @property
+    def envelope_known(self) -> bool:
+        """Whether ``mail_from`` / ``rcpt_tos`` are the real SMTP envelope (false for mail reloaded without a sidecar)."""
+        return bool(self.rcpt_tos)
 
     @property
     def subject(self) -> str:
@@ -167,6 +233,11 @@ class CapturedMessage:
         return len(self.raw)
 
     def __repr__(self) -> str:
+        if not self.envelope_known:
+            return (
+                f"<CapturedMessage (envelope unknown: loaded from a Maildir without its mimekit sidecar)"
+                f" subject {self.subject!r}, {self.size} bytes>"
+            )
         return (
             f"<CapturedMessage from {self.mail_from!r} to {list(self.rcpt_tos)!r}"
             f" subject {self.subject!r}, {self.size} bytes>"
@@ -203,6 +274,8 @@ class Inbox:
         self._changed = threading.Condition(threading.Lock())
         # The servers that feed this inbox, named in InboxTimeout's hint.
         self._servers: weakref.WeakSet[EmbeddedServer] = weakref.WeakSet()
+        # The Maildirs that persist its messages, emptied by clear().
+        self._maildirs: list[_MaildirStore] = []
 
     # -- the container protocol, always over a snapshot
 
@@ -332,12 +405,32 @@ class Inbox:
 
     # -- changing
 
-    def clear(self) -> int:
-        """Remove every captured message; return how many were removed."""
+    def clear(self, *, persisted: bool = True) -> int:
+        """Remove every captured message; return how many were removed.
+
+        When a server persists this inbox to a Maildir (``EmbeddedServer(maildir=...)``),
+        ``persisted=True`` (the default) also deletes the files of the removed
+        messages, and their envelope sidecars, from the Maildir, so the inbox
+        and the folder keep holding the same mail and a restart does not bring
+        them back. That includes messages that were loaded from the folder
+        because someone dropped them there by hand. ``persisted=False``
+        empties the inbox only: the files stay, and the next ``start()``
+        (or a new server on the folder) loads them again.
+
+        Raises ``OSError`` when a file cannot be deleted (the inbox is already
+        empty by then). Transcripts are not touched: see
+        :meth:`EmbeddedServer.clear_transcripts`.
+        """
         with self._changed:
-            removed = len(self._messages)
+            removed = list(self._messages)
             self._messages.clear()
-            return removed
+            stores = list(self._maildirs)
+        if persisted:
+            keys = [captured.maildir_key for captured in removed if captured.maildir_key]
+            if keys:
+                for store in stores:
+                    store.discard(keys)
+        return len(removed)
 
     def _append(self, captured: CapturedMessage) -> None:
         with self._changed:
@@ -357,8 +450,17 @@ class CapturingHandler:
     aiosmtpd's default behaviour (every sender and recipient accepted).
     """
 
-    def __init__(self, inbox: Inbox | None = None) -> None:
+    def __init__(self, inbox: Inbox | None = None, *, maildir: str | os.PathLike[str] | None = None) -> None:
         self.inbox = Inbox() if inbox is None else inbox
+        #: The Maildir every captured message is also written to (a path), or ``None``.
+        self.maildir = None if maildir is None else os.fspath(maildir)
+        self._maildir: _MaildirStore | None = None
+        if maildir is not None:
+            # One store (and one lock) per folder and inbox, however many handlers share them.
+            same = [m for m in self.inbox._maildirs if m.abspath == os.path.abspath(self.maildir)]
+            self._maildir = same[0] if same else _MaildirStore(maildir)
+            if not same:
+                self.inbox._maildirs.append(self._maildir)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Capture ``envelope`` into the inbox and return the SMTP reply ``250 OK: message captured``.
@@ -366,6 +468,11 @@ class CapturingHandler:
         ``envelope.original_content`` is the content as received (bytes, after
         dot-unstuffing); it is parsed with ``email.policy.default``. The reply
         is what the client's ``sendmail()`` sees (RFC 5321 §4.1.1.4, §4.2).
+
+        With a ``maildir``, the bytes are first written to it (with an
+        envelope sidecar); if that fails, the reply is ``451 4.3.0`` (a
+        temporary failure: the client may try again later, RFC 5321 §4.2.1)
+        and nothing is captured.
         """
         raw = bytes(envelope.original_content or b"")
         captured = CapturedMessage(
@@ -376,8 +483,471 @@ class CapturingHandler:
             received_at=datetime.datetime.now(datetime.timezone.utc),
             peer=_format_peer(session.peer),
         )
+        if self._maildir is not None:
+            try:
+                key = self._maildir.save(captured)
+            except OSError as exc:
+                return f"451 4.3.0 Could not store the message in the Maildir {self.maildir}: {exc.strerror or exc}"
+            captured = dataclasses.replace(captured, maildir_key=key)
         self.inbox._append(captured)
+        transcript = getattr(server, "transcript", None)
+        if isinstance(transcript, Transcript):
+            transcript._add_message(captured)
         return "250 OK: message captured"
+
+
+# --------------------------------------------------------------------------- session transcripts
+
+
+@dataclasses.dataclass(frozen=True)
+class TranscriptLine:
+    """One line of a :class:`Transcript`: who sent it, and its text without the CRLF.
+
+    ``direction`` is ``"C"`` (the client sent it), ``"S"`` (this server sent
+    it) or ``"-"`` (a note from the recorder, such as
+    ``-- TLS started (TLSv1.3) --``: nothing that crossed the wire). ``str()``
+    gives ``"C: EHLO laptop.example.com"``, ``"S: 250 OK"``, or the note as it is.
+
+    >>> str(TranscriptLine("S", "250 OK"))
+    'S: 250 OK'
+    >>> str(TranscriptLine("-", "-- connection closed --"))
+    '-- connection closed --'
+    """
+
+    direction: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text if self.direction == "-" else f"{self.direction}: {self.text}"
+
+
+class Transcript:
+    """Every line of one SMTP session (one client connection), in the order it crossed the wire.
+
+    ``lines`` holds :class:`TranscriptLine` objects: what the client sent
+    (``C``) as this server read it, and every reply line this server sent
+    (``S``), with the RFC 5321 reply codes intact (``250-`` continues a
+    multi-line reply, ``250 `` ends it, §4.2.1). Pipelined commands (RFC 2920)
+    appear one by one, each followed by its reply, because that is the order
+    in which the server handles them. Besides, the recorder adds notes:
+
+    - ``-- TLS started (TLSv1.3) --`` after a successful STARTTLS (RFC 3207),
+      or at the very start under implicit TLS (``, implicit TLS``);
+    - ``-- connection closed --`` when the connection ends, whoever ends it.
+
+    What is *not* recorded verbatim:
+
+    - the message after ``DATA``: one line ``C: <message: 10,249 bytes, 183 lines>``
+      stands for the content and the ``.`` line that ends it (the byte count
+      is that of :attr:`CapturedMessage.raw`: after dot-unstuffing);
+    - AUTH secrets (RFC 4954): ``AUTH PLAIN <base64>`` becomes
+      ``AUTH PLAIN ********``, ``AUTH LOGIN <base64 user>`` becomes
+      ``AUTH LOGIN ********``, and every line the client sends in answer to a
+      ``334`` challenge becomes ``********`` (a lone ``*``, which cancels the
+      exchange, is shown as it is). Base64 hides nothing: it is an encoding,
+      not encryption, which is why a transcript masks it.
+
+    Client bytes are decoded as UTF-8, invalid bytes shown as ``\\ufffd``.
+    ``messages`` are the :class:`CapturedMessage` objects this session
+    delivered, the very objects in the inbox (the link between a message and
+    its session). ``session_id`` numbers a server's sessions from 1;
+    ``started_at`` / ``ended_at`` are UTC datetimes (``ended_at`` is ``None``
+    while the client is still connected). A transcript keeps at most 5,000
+    lines; a note says when later ones were dropped.
+
+    ``str(transcript)`` is :meth:`render`. Safe to read from any thread while
+    the session goes on: ``lines`` and ``messages`` are snapshots.
+    """
+
+    def __init__(self, session_id: int, peer: str, started_at: datetime.datetime | None = None) -> None:
+        self.session_id = session_id
+        self.peer = peer
+        self.started_at = started_at or datetime.datetime.now(datetime.timezone.utc)
+        self.ended_at: datetime.datetime | None = None
+        self._lines: list[TranscriptLine] = []
+        self._messages: list[CapturedMessage] = []
+        self._lock = threading.Lock()
+        self._dropped = 0
+
+    @property
+    def lines(self) -> list[TranscriptLine]:
+        """A snapshot of the lines so far (a new list each call)."""
+        with self._lock:
+            return list(self._lines)
+
+    @property
+    def messages(self) -> tuple[CapturedMessage, ...]:
+        """The messages captured in this session, in order."""
+        with self._lock:
+            return tuple(self._messages)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the client is still connected."""
+        return self.ended_at is None
+
+    def render(self) -> str:
+        """Return the session as text, one ``C: …`` / ``S: …`` / note line per :class:`TranscriptLine`.
+
+        >>> transcript = Transcript(1, "127.0.0.1:50000")
+        >>> transcript._add("S", "220 mimekit.localhost ready")
+        >>> transcript._add("C", "EHLO laptop.example.com")
+        >>> print(transcript.render())
+        S: 220 mimekit.localhost ready
+        C: EHLO laptop.example.com
+        """
+        return "\n".join(str(line) for line in self.lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __repr__(self) -> str:
+        with self._lock:
+            count, messages = len(self._lines), len(self._messages)
+        state = "open" if self.is_open else "closed"
+        return (
+            f"<Transcript #{self.session_id} {self.peer} {state}, {count} line{'s' if count != 1 else ''}, "
+            f"{messages} message{'s' if messages != 1 else ''}>"
+        )
+
+    # -- recording (from the server's event loop thread)
+
+    def _add(self, direction: str, text: str) -> None:
+        with self._lock:
+            if len(self._lines) < _MAX_TRANSCRIPT_LINES or direction == "-" and text == "-- connection closed --":
+                self._lines.append(TranscriptLine(direction, text))
+                return
+            self._dropped += 1
+            if self._dropped == 1:
+                self._lines.append(
+                    TranscriptLine("-", f"-- more than {_MAX_TRANSCRIPT_LINES:,} lines: later ones are not recorded --")
+                )
+
+    def _add_message(self, captured: CapturedMessage) -> None:
+        with self._lock:
+            self._messages.append(captured)
+
+    def _close(self) -> None:
+        if self.ended_at is None:
+            self._add("-", "-- connection closed --")
+            self.ended_at = datetime.datetime.now(datetime.timezone.utc)
+
+
+class _TranscriptLog:
+    """The transcripts of one server: the newest ``max_transcripts``, thread-safe."""
+
+    def __init__(self, max_transcripts: int) -> None:
+        self._kept: collections.deque[Transcript] = collections.deque(maxlen=max_transcripts)
+        self._lock = threading.Lock()
+        self._count = 0
+        self._hide_next = False
+
+    def open(self, peer: str) -> Transcript:
+        """A new transcript for a connection from ``peer``; kept unless it is the start-up self-test."""
+        with self._lock:
+            if self._hide_next:
+                # aiosmtpd's Controller connects once while starting, to check that the
+                # server answers: that connection is not a session anybody made.
+                self._hide_next = False
+                return Transcript(0, peer)
+            self._count += 1
+            transcript = Transcript(self._count, peer)
+            self._kept.append(transcript)
+            return transcript
+
+    def hide_next(self, hide: bool) -> None:
+        with self._lock:
+            self._hide_next = hide
+
+    def snapshot(self) -> list[Transcript]:
+        with self._lock:
+            return list(self._kept)
+
+    def clear(self) -> int:
+        with self._lock:
+            removed = len(self._kept)
+            self._kept.clear()
+            return removed
+
+
+def _mask_auth(text: str) -> str:
+    """``AUTH PLAIN <base64>`` -> ``AUTH PLAIN ********`` (the initial response of RFC 4954 §4)."""
+    parts = text.split(None, 2)
+    if len(parts) == 3 and parts[0].upper() == "AUTH":
+        return f"{parts[0]} {parts[1]} {_MASK}"
+    return text
+
+
+class _TappedReader:
+    """aiosmtpd's StreamReader, with every chunk it hands out also shown to ``heard``.
+
+    aiosmtpd reads command lines with ``readuntil()``, the message after DATA
+    with ``readuntil(b"\\r\\n")``, AUTH answers with ``readline()`` and the
+    rest of an over-long line with ``read()``; so tapping these four sees
+    exactly what the server consumed, in the order it consumed it. Any other
+    attribute, read or written (STARTTLS swaps ``_transport`` and clears
+    ``_buffer``), is the real reader's.
+    """
+
+    __slots__ = ("_tapped_heard", "_tapped_reader")
+
+    def __init__(self, reader: asyncio.StreamReader, heard: Callable[[bytes], None]) -> None:
+        object.__setattr__(self, "_tapped_reader", reader)
+        object.__setattr__(self, "_tapped_heard", heard)
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        data = await self._tapped_reader.readuntil(separator)
+        self._tapped_heard(data)
+        return data
+
+    async def readline(self) -> bytes:
+        data = await self._tapped_reader.readline()
+        self._tapped_heard(data)
+        return data
+
+    async def read(self, n: int = -1) -> bytes:
+        data = await self._tapped_reader.read(n)
+        self._tapped_heard(data)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tapped_reader, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._tapped_reader, name, value)
+
+
+class _RecordingSMTP(SMTP):
+    """aiosmtpd's SMTP protocol (one instance per connection), writing a :class:`Transcript` as it goes.
+
+    Three hooks and nothing else: ``push()`` (every reply line goes through
+    it), the stream reader handed over in ``_cb_client_connected()`` (every
+    client byte the server consumes), and ``connection_made()`` /
+    ``connection_lost()`` for the TLS and end notes. What a client line means
+    follows from the last reply: after ``354`` come message lines until the
+    lone ``.``, after ``334`` one AUTH answer (masked), otherwise a command.
+    """
+
+    def __init__(self, handler: Any, *, transcript_log: _TranscriptLog, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._transcript_log = transcript_log
+        self.transcript: Transcript | None = None
+        self._reading = "command"  # or "data" (after 354) or "auth" (after 334)
+        self._partial = bytearray()  # the start of a command line not read to its end yet
+        self._partial_size = 0
+        self._data_bytes = 0
+        self._data_lines = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        starttls = self.transport is not None and self._original_transport is not None
+        if self.transcript is None:
+            self.transcript = self._transcript_log.open(_format_peer(transport.get_extra_info("peername")))
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            how = "" if starttls else ", implicit TLS"
+            self.transcript._add("-", f"-- TLS started ({ssl_object.version()}{how}) --")
+
+    def connection_lost(self, error: Exception | None) -> None:
+        try:
+            super().connection_lost(error)
+        finally:
+            transcript = self.transcript
+            if transcript is not None and transcript.is_open:
+                if self._reading == "data" and (self._data_bytes or self._partial_size):
+                    transcript._add(
+                        "C", f"<message cut off: {self._data_bytes:,} bytes, {self._data_lines:,} lines received>"
+                    )
+                transcript._close()
+
+    def _cb_client_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        super()._cb_client_connected(_TappedReader(reader, self._heard), writer)  # type: ignore[arg-type]
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        try:
+            await super().smtp_STARTTLS(arg)
+        except TLSSetupException as exc:
+            if self.transcript is not None:
+                cause = exc.__cause__
+                self.transcript._add("-", f"-- TLS handshake failed: {cause or 'no reason given'} --")
+            raise
+
+    async def push(self, status: str | bytes) -> None:
+        text = status.decode("utf-8", "replace") if isinstance(status, (bytes, bytearray)) else str(status)
+        transcript = self.transcript
+        if transcript is not None:
+            transport = self.transport
+            if transport is None or transport.is_closing():
+                transcript._add("-", f"-- not sent, the connection is closing: {text} --")
+            else:
+                for line in text.split("\r\n"):
+                    transcript._add("S", line)
+        if text.startswith("354"):
+            self._reading, self._data_bytes, self._data_lines = "data", 0, 0
+        elif text.startswith("334"):
+            self._reading = "auth"
+        await super().push(status)
+
+    def _heard(self, data: bytes) -> None:
+        """Record ``data``, the next bytes the server read from the client."""
+        transcript = self.transcript
+        if transcript is None or not data:
+            return
+        if self._reading == "data":
+            if not self._partial_size and data == b".\r\n":
+                transcript._add("C", f"<message: {self._data_bytes:,} bytes, {self._data_lines:,} lines>")
+                self._reading = "command"
+                return
+            if not self._partial_size and data.startswith(b"."):
+                self._data_bytes -= 1  # dot-stuffing (RFC 5321 §4.5.2) is undone in the message
+            self._data_bytes += len(data)
+            if data.endswith(b"\r\n"):
+                self._data_lines += 1
+                self._partial_size = 0
+            else:
+                self._partial_size += len(data)
+            return
+        if len(self._partial) < _MAX_SHOWN_COMMAND * 4:
+            self._partial += data[: _MAX_SHOWN_COMMAND * 4]
+        self._partial_size += len(data)
+        if not data.endswith(b"\n"):
+            return
+        line, size = bytes(self._partial), self._partial_size
+        self._partial, self._partial_size = bytearray(), 0
+        text = line.rstrip(b"\r\n").decode("utf-8", "replace")
+        if self._reading == "auth":
+            self._reading = "command"
+            text = text if text.strip() == "*" else _MASK
+        else:
+            text = _mask_auth(text)
+        if size > _MAX_SHOWN_COMMAND:
+            text = f"{text[:_MAX_SHOWN_COMMAND]}… ({size:,} bytes in all, cut here)"
+        transcript._add("C", text)
+
+
+# --------------------------------------------------------------------------- Maildir persistence
+
+
+class _MaildirStore:
+    """A Maildir (``mailbox.Maildir``) holding the raw captured bytes, plus one envelope sidecar per message.
+
+    The layout on disk::
+
+        <maildir>/new/<key>                        the message, raw bytes exactly as received
+        <maildir>/cur/, <maildir>/tmp/             the rest of the Maildir layout
+        <maildir>/mimekit-envelopes/<key>.json     {"format": "mimekit-envelope/1",
+                                                    "mail_from": "shop@example.com",
+                                                    "rcpt_tos": ["ana@example.org"],
+                                                    "received_at": "2024-05-01T09:41:07.123456+00:00",
+                                                    "peer": "127.0.0.1:54321"}
+
+    The sidecar folder has no leading dot: in a Maildir, a ``.name`` folder
+    is a sub-mailbox (Maildir++), and mail readers would show it as one.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self.abspath = os.path.abspath(self.path)
+        self._envelopes = os.path.join(self.path, _ENVELOPE_FOLDER)
+        self._lock = threading.Lock()
+        self._mailbox: mailbox.Maildir | None = None
+
+    def _open(self) -> mailbox.Maildir:
+        if self._mailbox is None:
+            for folder in ("tmp", "new", "cur", _ENVELOPE_FOLDER):
+                os.makedirs(os.path.join(self.path, folder), mode=0o700, exist_ok=True)
+            self._mailbox = mailbox.Maildir(self.path, factory=None, create=True)
+        return self._mailbox
+
+    def _sidecar(self, key: str) -> str:
+        return os.path.join(self._envelopes, f"{key}.json")
+
+    def save(self, captured: CapturedMessage) -> str:
+        """Write ``captured`` (bytes, then its envelope sidecar); return its Maildir key."""
+        with self._lock:
+            key = self._open().add(captured.raw)
+            envelope = {
+                "format": _ENVELOPE_FORMAT,
+                "mail_from": captured.mail_from,
+                "rcpt_tos": list(captured.rcpt_tos),
+                "received_at": captured.received_at.isoformat(),
+                "peer": captured.peer,
+            }
+            path = self._sidecar(key)
+            with open(path + ".tmp", "w", encoding="ascii") as file:
+                json.dump(envelope, file, indent=1)
+            os.replace(path + ".tmp", path)
+            return key
+
+    def load(self, skip: Iterable[str] = ()) -> list[CapturedMessage]:
+        """Read every message whose key is not in ``skip``, oldest first."""
+        skipped = set(skip)
+        found = []
+        with self._lock:
+            folder = self._open()
+            for key in folder.keys():  # noqa: SIM118 (iterating a Mailbox yields messages, not keys)
+                if key in skipped:
+                    continue
+                try:
+                    with folder.get_file(key) as file:  # the bytes as stored: get_bytes() would rewrite line ends
+                        raw = file.read()
+                except (KeyError, FileNotFoundError):  # removed by someone else meanwhile
+                    continue
+                found.append(self._captured(key, raw))
+        found.sort(key=lambda captured: (captured.received_at, captured.maildir_key or ""))
+        return found
+
+    def _captured(self, key: str, raw: bytes) -> CapturedMessage:
+        envelope = self._read_envelope(key)
+        if envelope is None:  # a message some other program put here: no envelope known
+            mail_from, rcpt_tos, peer = "", (), ""
+            received_at = _time_from_key(key)
+        else:
+            mail_from, rcpt_tos, peer, received_at = envelope
+        return CapturedMessage(
+            mail_from=mail_from,
+            rcpt_tos=rcpt_tos,
+            raw=raw,
+            message=_PARSER.parsebytes(raw),
+            received_at=received_at,
+            peer=peer,
+            maildir_key=key,
+        )
+
+    def _read_envelope(self, key: str) -> tuple[str, tuple[str, ...], str, datetime.datetime] | None:
+        """The sidecar's envelope, or ``None`` when there is none or it cannot be read."""
+        try:
+            with open(self._sidecar(key), encoding="ascii") as file:
+                data = json.load(file)
+            if not isinstance(data["rcpt_tos"], list):
+                return None
+            rcpt_tos = tuple(str(r) for r in data["rcpt_tos"])
+            received_at = datetime.datetime.fromisoformat(data["received_at"])
+            if not rcpt_tos or data.get("format") != _ENVELOPE_FORMAT:
+                return None
+            return str(data["mail_from"]), rcpt_tos, str(data.get("peer", "")), received_at
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def discard(self, keys: Iterable[str]) -> None:
+        """Delete the messages ``keys`` and their sidecars; keys not in the folder are ignored."""
+        with self._lock:
+            folder = self._open()
+            for key in keys:
+                folder.discard(key)
+                try:
+                    os.remove(self._sidecar(key))
+                except FileNotFoundError:
+                    pass
+
+
+def _time_from_key(key: str) -> datetime.datetime:
+    """When a message was delivered, from its Maildir key (``"<unix time>.<unique>.<host>"``)."""
+    try:
+        seconds = float(key.split(".", 1)[0])
+        return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return datetime.datetime.fromtimestamp(0, datetime.timezone.utc)
 
 
 # --------------------------------------------------------------------------- the server
@@ -395,13 +965,25 @@ class _BoundSocketController(Controller):
     caller's thread first, then handing the socket to
     ``loop.create_server(sock=...)``, fixes both without a race: the port is
     never released between choosing and listening.
+
+    With a ``transcript_log``, each connection gets a :class:`_RecordingSMTP`
+    (aiosmtpd's documented way to customise the protocol: override
+    ``factory()``), which writes that session's :class:`Transcript`.
     """
 
-    def __init__(self, handler: Any, sock: socket.socket, **kwargs: Any) -> None:
+    def __init__(
+        self, handler: Any, sock: socket.socket, *, transcript_log: _TranscriptLog | None = None, **kwargs: Any
+    ) -> None:
         address, port = sock.getsockname()[:2]
         # hostname/port are what _trigger_server connects to: the bound address.
         super().__init__(handler, hostname=address, port=port, **kwargs)
         self._sock = sock
+        self._transcript_log = transcript_log
+
+    def factory(self) -> SMTP:
+        if self._transcript_log is None:
+            return super().factory()
+        return _RecordingSMTP(self.handler, transcript_log=self._transcript_log, **self.SMTP_kwargs)
 
     def _create_server(self) -> Any:
         return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
@@ -494,7 +1076,33 @@ class EmbeddedServer:
       ``allow_auth_without_tls=True``, for a lesson that shows why passwords
       must not travel in clear.
     * ``faults`` is a :class:`~mimekit.faults.FaultPlan` or its spec string
-      (``"greylist:2,reject:nobody@*"``): scripted, repeatable refusals. Use it as a context manager to stop it for sure::
+      (``"greylist:2,reject:nobody@*"``): scripted, repeatable refusals.
+
+    Watching and keeping:
+
+    * ``transcripts=True`` (the default) records every session as a
+      :class:`Transcript` (see :attr:`transcripts`); the newest
+      ``max_transcripts`` (1000) are kept, older ones dropped. They survive
+      ``stop()`` / ``start()``; :meth:`clear_transcripts` empties them
+      (``inbox.clear()`` does not).
+    * ``maildir="path/to/folder"`` also writes every captured message to that
+      Maildir (created if missing; ``mailbox.Maildir`` from the standard
+      library): the raw bytes exactly as received in ``new/<key>`` (on POSIX;
+      on Windows the standard library rewrites line ends to ``os.linesep``),
+      and the envelope, which is *not* part of the message, in a JSON sidecar
+      ``mimekit-envelopes/<key>.json`` inside the folder (``format``:
+      ``"mimekit-envelope/1"``, ``mail_from``, ``rcpt_tos``, ``received_at``
+      in ISO 8601, ``peer``). :meth:`start` first loads every message of the
+      folder that the inbox does not hold yet, oldest first, so a restarted
+      server, or a new one on the same folder, shows the same inbox, byte for
+      byte. A message without a sidecar (dropped in by hand) is loaded with an
+      unknown envelope (``mail_from == ""``, ``rcpt_tos == ()``, see
+      :class:`CapturedMessage`). ``inbox.clear()`` deletes the files of the
+      messages it removes too; ``inbox.clear(persisted=False)`` keeps them.
+      If a message cannot be written, the client gets ``451`` and nothing is
+      captured.
+
+    Use it as a context manager to stop it for sure::
 
         >>> with EmbeddedServer() as server:
         ...     server.is_running, server.host, server.port > 0
@@ -522,6 +1130,9 @@ class EmbeddedServer:
         auth: Mapping[str, str] | None = None,
         allow_auth_without_tls: bool = False,
         faults: FaultPlan | str | None = None,
+        transcripts: bool = True,
+        max_transcripts: int = DEFAULT_MAX_TRANSCRIPTS,
+        maildir: str | os.PathLike[str] | None = None,
     ) -> None:
         if tls not in (None, "starttls", "implicit"):
             raise ValueError(f"tls={tls!r}: use None (plain SMTP), 'starttls' (RFC 3207) or 'implicit' (RFC 8314).")
@@ -553,6 +1164,16 @@ class EmbeddedServer:
             raise TypeError(f"inbox must be an Inbox or None, not {type(inbox).__name__}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, not {type(name).__name__}")
+        if not isinstance(max_transcripts, int) or isinstance(max_transcripts, bool):
+            raise TypeError(f"max_transcripts must be an int (sessions), not {type(max_transcripts).__name__}")
+        if max_transcripts < 1:
+            raise ValueError(
+                f"max_transcripts must be 1 or more, not {max_transcripts}; pass transcripts=False to record none"
+            )
+        if maildir is not None and not isinstance(maildir, (str, os.PathLike)):
+            raise TypeError(f"maildir must be a folder path (str or pathlib.Path) or None, not {type(maildir).__name__}")
+        if maildir is not None and not os.fspath(maildir):
+            raise ValueError("maildir must name a folder, such as 'captured-mail', not an empty path")
 
         self.host = host
         self.port = port
@@ -562,7 +1183,12 @@ class EmbeddedServer:
         self.name = name
         self.inbox = Inbox() if inbox is None else inbox
         self.inbox._servers.add(self)
-        self.handler: Any = CapturingHandler(self.inbox)
+        capturing = CapturingHandler(self.inbox, maildir=maildir)
+        self.handler: Any = capturing
+        #: The Maildir folder messages are persisted to (a str path), or ``None``.
+        self.maildir: str | None = capturing.maildir
+        self._maildir = capturing._maildir
+        self._transcript_log = _TranscriptLog(max_transcripts) if transcripts else None
         self.tls = tls
         self.ca = ca if ca is not None or tls is None else LocalCA(hostnames=_tls_names(host, server_hostname))
         self.auth = dict(auth) if auth is not None else None
@@ -595,8 +1221,10 @@ class EmbeddedServer:
         """What start_server() compares to decide whether a rerun asks for the same server."""
         faults = str(self.handler.plan) if isinstance(self.handler, FaultyHandler) else ""
         auth = tuple(sorted(self.auth.items())) if self.auth else ()
+        transcripts = None if self._transcript_log is None else self._transcript_log._kept.maxlen
+        maildir = None if self.maildir is None else os.path.abspath(self.maildir)
         return (self.host, self._requested_port, self.server_hostname, self.data_size_limit, self.allow_remote,
-                self.tls, auth, self.allow_auth_without_tls, faults)
+                self.tls, auth, self.allow_auth_without_tls, faults, transcripts, maildir)
 
     def _security_options(self) -> dict[str, Any]:
         """aiosmtpd options for TLS and AUTH (RFC 3207 STARTTLS, RFC 8314 implicit TLS, RFC 4954 AUTH)."""
@@ -626,6 +1254,34 @@ class EmbeddedServer:
         ok = expected is not None and hmac.compare_digest(expected.encode("utf-8"), bytes(auth_data.password))
         return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
 
+    # -- transcripts
+
+    @property
+    def transcripts(self) -> list[Transcript]:
+        """The recorded sessions, oldest first: a snapshot list (``[]`` with ``transcripts=False``).
+
+        Sessions still in progress are included (their :attr:`Transcript.is_open`
+        is true) and go on growing; the list itself does not change under you.
+        The newest ``max_transcripts`` are kept.
+        """
+        log = self._transcript_log
+        return [] if log is None else log.snapshot()
+
+    def clear_transcripts(self) -> int:
+        """Forget every recorded session; return how many were removed. The inbox is not touched."""
+        log = self._transcript_log
+        return 0 if log is None else log.clear()
+
+    def find_transcript(self, captured: CapturedMessage) -> Transcript | None:
+        """Return the session that delivered ``captured``, or ``None`` (reloaded mail, dropped or cleared sessions).
+
+        The link is by identity: ``captured`` must be the object in the inbox.
+        """
+        for transcript in reversed(self.transcripts):
+            if any(message is captured for message in transcript.messages):
+                return transcript
+        return None
+
     def __repr__(self) -> str:
         count = len(self.inbox)
         state = "running" if self.is_running else "stopped"
@@ -648,7 +1304,11 @@ class EmbeddedServer:
         - ``host`` does not resolve, or is not an address of this machine;
         - the explicit ``port`` is already in use (``errno.EADDRINUSE``), or
           needs privileges (ports below 1024 on Unix);
+        - the ``maildir`` folder cannot be created or read;
         - aiosmtpd did not answer within its ready timeout (5 s).
+
+        With a ``maildir``, the messages of the folder that the inbox does not
+        hold yet are loaded into it first, oldest first.
         """
         with _lifecycle_lock:
             if self.is_running:
@@ -659,6 +1319,7 @@ class EmbeddedServer:
                 if holder is not None and holder is not self:
                     holder.stop()  # frees its port too, should this server want the same one
             _quiet_aiosmtpd_logging()
+            self._load_maildir()
             sock = self._bind(family, proto, sockaddr)
             try:
                 controller = _BoundSocketController(
@@ -669,11 +1330,15 @@ class EmbeddedServer:
                     data_size_limit=self.data_size_limit,
                     decode_data=False,
                     enable_SMTPUTF8=True,
+                    transcript_log=self._transcript_log,
                     **self._security_options(),
                 )
             except BaseException:
                 sock.close()
                 raise
+            log = self._transcript_log
+            if log is not None:
+                log.hide_next(True)  # the Controller's own test connection is no session
             try:
                 controller.start()
             except Exception as exc:
@@ -685,6 +1350,9 @@ class EmbeddedServer:
                 )
                 error.errno = getattr(exc, "errno", None)
                 raise error from exc
+            finally:
+                if log is not None:
+                    log.hide_next(False)
             self._controller = controller
             if self.name is not None:
                 _registry[self.name] = self
@@ -714,6 +1382,24 @@ class EmbeddedServer:
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()
+
+    def _load_maildir(self) -> None:
+        """Append the Maildir's messages that the inbox does not hold yet; ServerStartError if unreadable."""
+        store = self._maildir
+        if store is None:
+            return
+        held = {captured.maildir_key for captured in self.inbox.messages() if captured.maildir_key}
+        try:
+            loaded = store.load(skip=held)
+        except OSError as exc:
+            error = ServerStartError(
+                f"Cannot start the SMTP server: the Maildir {self.maildir!r} cannot be created or read "
+                f"({exc.strerror or exc}). Pass maildir= a folder you can write to, or None to keep mail in memory only."
+            )
+            error.errno = exc.errno
+            raise error from exc
+        for captured in loaded:
+            self.inbox._append(captured)
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
@@ -806,7 +1492,8 @@ def start_server(*, name: str = "default", **kwargs: Any) -> EmbeddedServer:
     """Start the embedded server called ``name``, or return it if it already runs; safe to rerun.
 
     ``kwargs`` are :class:`EmbeddedServer`'s (``host``, ``port``,
-    ``server_hostname``, ``data_size_limit``, ``inbox``, ``allow_remote``).
+    ``server_hostname``, ``data_size_limit``, ``inbox``, ``allow_remote``,
+    ``tls``, ``auth``, ``faults``, ``transcripts``, ``max_transcripts``, ``maildir``).
     Calling this again with the same arguments returns the running server (same
     port, captured messages kept); with different arguments, the old server is
     stopped and a new one started. Raises what :class:`EmbeddedServer` and
