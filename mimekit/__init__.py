@@ -12,7 +12,9 @@ multipart     alternative, related + Content-ID, mixed + attachments, forward
 tree          parse messages, draw and explain their MIME tree
 preview       show an e-mail's HTML in a sandboxed frame (no scripts, no remote loads)
 envelope      MAIL FROM / RCPT TO from headers; the bytes sent (Bcc removed)
-sending       an smtplib session with a result per recipient
+sending       an smtplib session with a result per recipient; errors explained
+retry         when and how long to wait before trying again (4xx, dropped connections)
+bulk          many messages over one connection: reconnect, retry, resume, report
 server        the embedded aiosmtpd server, its inbox, transcripts and Maildir
 faults        scripted, repeatable SMTP faults (550, 451 greylisting, 421, 452, 552, 535 …)
 tls           a throwaway local certificate authority for STARTTLS / SMTPS lessons
@@ -59,7 +61,9 @@ from .multipart import (
 )
 from .parts import choose_cte, explain_cte, guess_mime_type, make_binary_part, make_html_part, make_text_part
 from .preview import HTMLPreview, preview_html
-from .sending import RecipientResult, SendResult, SMTPSession, send_message
+from .bulk import BulkReport, send_bulk
+from .retry import RetryPolicy
+from .sending import RecipientResult, SendResult, SMTPSession, explain_smtp_error, send_message
 from .server import (
     CapturedMessage,
     CapturingHandler,
@@ -78,6 +82,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AttachmentNotFoundError",
+    "BulkReport",
     "CapturedMessage",
     "CapturingHandler",
     "CardNumberError",
@@ -95,6 +100,7 @@ __all__ = [
     "MimeStructureError",
     "MimekitError",
     "RecipientResult",
+    "RetryPolicy",
     "SMTPDeliveryError",
     "SMTPSession",
     "SMTPTarget",
@@ -113,6 +119,7 @@ __all__ = [
     "envelope_from_headers",
     "explain",
     "explain_cte",
+    "explain_smtp_error",
     "find_cid_references",
     "format_address",
     "guess_mime_type",
@@ -130,6 +137,7 @@ __all__ = [
     "preview_html",
     "render_tree",
     "running_servers",
+    "send_bulk",
     "send_message",
     "set_header",
     "start_server",

@@ -66,14 +66,13 @@ The tree of each message (see :func:`~mimekit.shop.compose.compose`)::
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.mime.multipart import MIMEMultipart
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from tqdm.auto import tqdm
-
-from ..errors import SMTPDeliveryError
+from ..bulk import send_bulk
+from ..retry import RetryPolicy
 from ..sending import SendResult, SMTPSession
 from .compose import InlineImage, compose, unsubscribe_token
 from .models import Campaign, Customer, Product, Shop
@@ -192,8 +191,8 @@ class NewsletterReport:
     * ``refused``: address → the server's ``(code, text)``, e.g.
       ``(550, "5.1.1 No such user")``; ``(None, reason)`` when the session
       failed without a reply code;
-    * ``unsent``: addresses never tried because the connection was lost;
-      send them again later (nothing here retries).
+    * ``unsent``: addresses never tried because the connection was lost (and,
+      without a retry policy, not reopened); send them again later.
 
     ``str(report)`` is a one-line summary:
     ``2 sent, 2 skipped (unsubscribed: inigo.martinez@example.net; …), 0 refused``.
@@ -236,6 +235,7 @@ def send_newsletter(
     *,
     progress: bool = True,
     date: _dt.datetime | None = None,
+    retry: RetryPolicy | None = None,
 ) -> NewsletterReport:
     """Send *campaign* to each of *customers* who may receive it, one message each, over *session*.
 
@@ -255,9 +255,9 @@ def send_newsletter(
 
     Then, for each
     remaining customer in the order given, :func:`build_newsletter` makes their
-    message and ``session.send()`` hands it over: ``MAIL FROM`` the shop,
-    ``RCPT TO`` that customer alone (RFC 5321 §3.3). Never one message with
-    everybody in ``To`` or ``Bcc``.
+    message and :func:`~mimekit.bulk.send_bulk` hands it over: ``MAIL FROM``
+    the shop, ``RCPT TO`` that customer alone (RFC 5321 §3.3). Never one
+    message with everybody in ``To`` or ``Bcc``.
 
     *session* is an open :class:`~mimekit.sending.SMTPSession`: one connection
     and one EHLO for all the messages. A recipient the server refuses
@@ -267,13 +267,17 @@ def send_newsletter(
     ``tqdm`` bar counts the messages to send: a widget in Jupyter, a line of
     text in a terminal.
 
-    What it does not do: retry a refused recipient or a temporary failure
-    (``4xx``), reconnect, pace or batch the sending, or record unsubscribes.
-    If the connection is lost (the server hung up, or replied ``421`` and
-    closed the channel, RFC 5321 §3.8), it stops: the recipient being sent to
-    goes into ``refused`` (with the server's reply, or ``(None, reason)``),
-    every later one into ``report.unsent``, and the report is returned, so you
-    can resume with exactly those customers and send nobody anything twice.
+    *retry*: by default (``None``) nothing is retried and nothing reconnects:
+    if the connection is lost (the server hung up, or replied ``421`` and
+    closed the channel, RFC 5321 §3.8), sending stops: the recipient being
+    sent to goes into ``refused`` (with the server's reply, or ``(None,
+    reason)``), every later one into ``report.unsent``, and the report is
+    returned, so you can resume with exactly those customers and send nobody
+    anything twice. With a :class:`~mimekit.retry.RetryPolicy`, 4xx replies
+    (451 greylisting) and lost connections are retried with backoff, the
+    connection reopened on the same *session*, each message keeping its
+    Message-ID; 5xx never (see :func:`~mimekit.bulk.send_bulk`). What it does
+    not do: pace or batch the sending, or record unsubscribes.
 
     Returns a :class:`NewsletterReport`. Raises ``ValueError`` when the
     campaign lacks the language of a recipient, ``RuntimeError`` when
@@ -306,24 +310,26 @@ def send_newsletter(
             "use `with SMTPSession(...) as session:` around the call."
         )
 
-    bar = tqdm(recipients, total=len(recipients), disable=not progress, desc=campaign.slug, unit="msg")
-    try:
-        for index, customer in enumerate(bar):
+    customers_by_id: dict[str, Customer] = {}
+
+    def messages() -> Iterator[MIMEMultipart]:
+        for customer in recipients:  # built one at a time, when its turn comes
             msg = build_newsletter(campaign, customer, shop, date=date)
-            try:
-                result = session.send(msg, rcpt_tos=[customer.email])
-            except SMTPDeliveryError as exc:
-                report.refused[customer.email] = (exc.code, exc.text if exc.text is not None else str(exc))
-            else:
-                if result.ok:
-                    report.sent.append(result)
-                else:
-                    report.refused.update(result.refused)
-            if not session.is_open:  # stop, and say who was not tried
-                report.unsent.extend(c.email for c in recipients[index + 1 :])
-                break
-    finally:
-        bar.close()
+            customers_by_id[msg["Message-ID"]] = customer
+            yield msg
+
+    bulk = send_bulk(
+        messages(), session, retry=retry, progress=progress, desc=campaign.slug, total=len(recipients)
+    )
+    unsent = set(bulk.unsent)
+    for message_id, customer in customers_by_id.items():  # in sending order
+        if message_id in bulk.refused:
+            report.refused.update(bulk.refused[message_id])
+        elif message_id in bulk.failed:
+            report.refused[customer.email] = (None, bulk.failed[message_id])
+        elif message_id in unsent:
+            report.unsent.append(customer.email)
+    report.sent.extend(result for result in bulk.sent if result.ok)
     return report
 
 
