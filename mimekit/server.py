@@ -116,6 +116,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import datetime
 import email.message
@@ -136,7 +137,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from email.parser import BytesParser
 from typing import Any, overload
 
-from aiosmtpd.controller import Controller
+from aiosmtpd.controller import Controller, _server_to_client_ssl_ctx
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
 
 from mimekit.errors import InboxTimeout, ServerStartError
@@ -640,24 +641,28 @@ class _TranscriptLog:
         self._kept: collections.deque[Transcript] = collections.deque(maxlen=max_transcripts)
         self._lock = threading.Lock()
         self._count = 0
-        self._hide_next = False
+        self._hidden_peers: set[str] = set()
 
     def open(self, peer: str) -> Transcript:
         """A new transcript for a connection from ``peer``; kept unless it is the start-up self-test."""
         with self._lock:
-            if self._hide_next:
+            if peer in self._hidden_peers:
                 # aiosmtpd's Controller connects once while starting, to check that the
-                # server answers: that connection is not a session anybody made.
-                self._hide_next = False
+                # server answers: that connection, known by its address, is no session.
+                self._hidden_peers.discard(peer)
                 return Transcript(0, peer)
             self._count += 1
             transcript = Transcript(self._count, peer)
             self._kept.append(transcript)
             return transcript
 
-    def hide_next(self, hide: bool) -> None:
+    def hide_peer(self, peer: str | None) -> None:
+        """Leave out the next connection from ``peer`` (None forgets every such wish)."""
         with self._lock:
-            self._hide_next = hide
+            if peer is None:
+                self._hidden_peers.clear()
+            else:
+                self._hidden_peers.add(peer)
 
     def snapshot(self) -> list[Transcript]:
         with self._lock:
@@ -979,6 +984,26 @@ class _BoundSocketController(Controller):
         super().__init__(handler, hostname=address, port=port, **kwargs)
         self._sock = sock
         self._transcript_log = transcript_log
+
+    def _trigger_server(self) -> None:
+        """Connect once, as aiosmtpd does, but from a known address so that its transcript is left out.
+
+        A client that happens to connect while the server starts then keeps
+        its own transcript.
+        """
+        hostname = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.hostname, self.hostname)
+        family = socket.AF_INET6 if ":" in hostname else socket.AF_INET
+        with contextlib.ExitStack() as stack:
+            sock = stack.enter_context(socket.socket(family, socket.SOCK_STREAM))
+            sock.settimeout(1.0)
+            sock.bind((hostname, 0))
+            if self._transcript_log is not None:
+                self._transcript_log.hide_peer(_format_peer(sock.getsockname()))
+            sock.connect((hostname, self.port))
+            if self.ssl_context:
+                client_context = _server_to_client_ssl_ctx(self.ssl_context)
+                sock = stack.enter_context(client_context.wrap_socket(sock))
+            sock.recv(1024)
 
     def factory(self) -> SMTP:
         if self._transcript_log is None:
@@ -1337,8 +1362,6 @@ class EmbeddedServer:
                 sock.close()
                 raise
             log = self._transcript_log
-            if log is not None:
-                log.hide_next(True)  # the Controller's own test connection is no session
             try:
                 controller.start()
             except Exception as exc:
@@ -1352,7 +1375,7 @@ class EmbeddedServer:
                 raise error from exc
             finally:
                 if log is not None:
-                    log.hide_next(False)
+                    log.hide_peer(None)
             self._controller = controller
             if self.name is not None:
                 _registry[self.name] = self
