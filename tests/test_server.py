@@ -389,7 +389,6 @@ def test_captured_message_repr_is_short():
         mail_from=SHOP,
         rcpt_tos=(ANA,),
         raw=build_message("Hi"),
-        message=EmailMessage(),
         received_at=datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc),
         peer="127.0.0.1:1",
     )
