@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import email
 import email.policy
+import random
 import re
-import socket
 import struct
 import zlib
 from email.message import EmailMessage, Message
 
 import pytest
 
-from mimekit import EmbeddedServer, as_smtp_bytes, set_header
+from loopback import free_port
+from mimekit import EmbeddedServer, RetryPolicy, as_smtp_bytes, set_header
 from mimekit.parts import make_text_part
 from mimekit.shop import sample_order, sample_shop
 
@@ -206,6 +207,35 @@ def refusing_server():
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (bound to port 0 to find it, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()
+
+
+@pytest.fixture
+def slept() -> list[float]:
+    """The waits an :func:`instant` policy was asked to sleep, in seconds."""
+    return []
+
+
+@pytest.fixture
+def instant(slept):
+    """``instant(attempts=4)``: a RetryPolicy that records its waits instead of sleeping, same jitter every run."""
+
+    def make(attempts: int = 4) -> RetryPolicy:
+        return RetryPolicy(attempts=attempts, sleep=slept.append, rng=random.Random(1))
+
+    return make
+
+
+@pytest.fixture
+def faulty_server():
+    """``faulty_server(faults)``: start an EmbeddedServer with that fault plan; every one is stopped after the test."""
+    started = []
+
+    def start(faults=None):
+        server = EmbeddedServer(faults=faults).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

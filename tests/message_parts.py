@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from email.message import Message
 from html import unescape
 from html.parser import HTMLParser
@@ -61,3 +62,8 @@ def list_unsubscribe(wire) -> tuple[str, str]:
 def content_id(key: str, scope: str, domain: str = "tienda.example.com") -> re.Pattern[str]:
     """The Content-ID a shop e-mail gives image *key*: ``<KEY.SCOPE.UNIQUE@domain>``, UNIQUE 10 hex digits."""
     return re.compile(rf"<{re.escape(key)}\.{re.escape(scope)}\.[0-9a-f]{{10}}@{re.escape(domain)}>")
+
+
+def delivered(server) -> Counter:
+    """How many times each Message-ID arrived in *server*'s inbox."""
+    return Counter(m.message["Message-ID"] for m in server.inbox)

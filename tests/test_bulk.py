@@ -7,15 +7,14 @@ server's side: the Message-IDs captured in the inbox, compared with the report.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from email.message import EmailMessage
 
 import pytest
 
+from message_parts import delivered
 from mimekit import EmbeddedServer, SMTPDeliveryError, SMTPSession, SMTPTarget
 from mimekit.bulk import BulkReport, send_bulk
-from mimekit.retry import RetryPolicy
 
 SHOP = "shop@example.com"
 
@@ -35,33 +34,10 @@ def mid(n: int) -> str:
     return f"<bulk-{n}@example.com>"
 
 
-@pytest.fixture
-def slept() -> list[float]:
-    return []
 
 
-@pytest.fixture
-def instant(slept):
-    """``instant(attempts=4)``: a RetryPolicy that records its waits instead of sleeping."""
-
-    def make(attempts: int = 4) -> RetryPolicy:
-        return RetryPolicy(attempts=attempts, sleep=slept.append, rng=random.Random(3))
-
-    return make
 
 
-@pytest.fixture
-def serve():
-    started = []
-
-    def start(faults=None):
-        server = EmbeddedServer(faults=faults).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def inbox_ids(server) -> Counter:
@@ -69,15 +45,12 @@ def inbox_ids(server) -> Counter:
     return Counter((m.message["Message-ID"], rcpt) for m in server.inbox for rcpt in m.rcpt_tos)
 
 
-def delivered(server) -> Counter:
-    return Counter(m.message["Message-ID"] for m in server.inbox)
-
 
 # --------------------------------------------------------------------------- one connection, reconnected
 
 
-def test_all_messages_go_over_one_connection_when_nothing_fails(serve, instant):
-    server = serve()
+def test_all_messages_go_over_one_connection_when_nothing_fails(faulty_server, instant):
+    server = faulty_server()
     report = send_bulk([note(n) for n in range(10)], server, retry=instant(), progress=False)
     assert report.sent_ids == [mid(n) for n in range(10)]
     assert (report.retried, report.reconnects) == (0, 0) and report.ok
@@ -85,9 +58,9 @@ def test_all_messages_go_over_one_connection_when_nothing_fails(serve, instant):
     assert str(report) == "10 sent, 0 refused, 0 retries, 0 reconnects, 0 failed"
 
 
-def test_421_after_two_messages_five_messages_arrive_exactly_once_over_three_connections(serve, instant):
+def test_421_after_two_messages_five_messages_arrive_exactly_once_over_three_connections(faulty_server, instant):
     # close:2 answers 421 to the third MAIL FROM of *every* connection: 2 + 2 + 1
-    server = serve("close:2")
+    server = faulty_server("close:2")
     report = send_bulk([note(n) for n in range(5)], server, retry=instant(), progress=False)
     assert delivered(server) == {mid(n): 1 for n in range(5)}
     assert report.sent_ids == [mid(n) for n in range(5)]
@@ -95,8 +68,8 @@ def test_421_after_two_messages_five_messages_arrive_exactly_once_over_three_con
     assert len({m.peer for m in server.inbox}) == 3
 
 
-def test_421_after_three_messages_five_messages_arrive_exactly_once_over_two_connections(serve, instant):
-    server = serve("close:3")
+def test_421_after_three_messages_five_messages_arrive_exactly_once_over_two_connections(faulty_server, instant):
+    server = faulty_server("close:3")
     report = send_bulk([note(n) for n in range(5)], server, retry=instant(), progress=False)
     assert delivered(server) == {mid(n): 1 for n in range(5)}
     assert (report.reconnects, report.retried, len(report.sent)) == (1, 1, 5)
@@ -105,16 +78,16 @@ def test_421_after_three_messages_five_messages_arrive_exactly_once_over_two_con
     assert str(report) == "5 sent, 0 refused, 1 retries, 1 reconnects, 0 failed"
 
 
-def test_a_drop_during_data_retries_that_message_and_delivers_it_exactly_once(serve, instant):
-    server = serve("drop-data:1")
+def test_a_drop_during_data_retries_that_message_and_delivers_it_exactly_once(faulty_server, instant):
+    server = faulty_server("drop-data:1")
     report = send_bulk([note(0), note(1)], server, retry=instant(), progress=False)
     assert delivered(server) == {mid(0): 1, mid(1): 1}
     assert [r.attempts for r in report.sent] == [1, 2]
     assert (report.retried, report.reconnects, report.failed) == (1, 1, {})
 
 
-def test_greylisting_is_waited_out_and_the_attempts_recorded(serve, instant, slept):
-    server = serve("greylist:2")
+def test_greylisting_is_waited_out_and_the_attempts_recorded(faulty_server, instant, slept):
+    server = faulty_server("greylist:2")
     report = send_bulk([note(0)], server, retry=instant(), progress=False)
     assert delivered(server) == {mid(0): 1}
     assert report.sent[0].attempts == 3 and report.retried == 2 and len(slept) == 2
@@ -123,8 +96,8 @@ def test_greylisting_is_waited_out_and_the_attempts_recorded(serve, instant, sle
 # --------------------------------------------------------------------------- permanent refusals
 
 
-def test_a_message_too_big_is_refused_with_552_not_retried_and_the_others_delivered(serve, instant, slept):
-    server = serve("max-size:3000")
+def test_a_message_too_big_is_refused_with_552_not_retried_and_the_others_delivered(faulty_server, instant, slept):
+    server = faulty_server("max-size:3000")
     messages = [note(0), note(1, size=5000), note(2)]
     report = send_bulk(messages, server, retry=instant(), progress=False)
     assert delivered(server) == {mid(0): 1, mid(2): 1}
@@ -133,8 +106,8 @@ def test_a_message_too_big_is_refused_with_552_not_retried_and_the_others_delive
     assert str(report) == "2 sent, 1 refused (552: 1), 0 retries, 0 reconnects, 0 failed"
 
 
-def test_a_refused_recipient_is_recorded_with_550_and_not_retried(serve, instant, slept):
-    server = serve("reject:nobody@*")
+def test_a_refused_recipient_is_recorded_with_550_and_not_retried(faulty_server, instant, slept):
+    server = faulty_server("reject:nobody@*")
     messages = [note(0), note(1, to="nobody@example.org, cliente1@example.com"), note(2, to="nobody@example.net")]
     report = send_bulk(messages, server, retry=instant(), progress=False)
     assert report.sent_ids == [mid(0), mid(1)]  # message 1 went to its other recipient
@@ -149,7 +122,7 @@ def test_a_refused_recipient_is_recorded_with_550_and_not_retried(serve, instant
 # --------------------------------------------------------------------------- nothing lost, nothing twice
 
 
-def test_two_hundred_messages_under_mixed_faults_each_arrive_once_or_are_reported(serve, instant):
+def test_two_hundred_messages_under_mixed_faults_each_arrive_once_or_are_reported(faulty_server, instant):
     server = EmbeddedServer(faults="reject:nobody*@*,greylist:1,close:9,max-size:4000")
     handler = server.handler
     server.start()
@@ -191,8 +164,8 @@ def test_two_hundred_messages_under_mixed_faults_each_arrive_once_or_are_reporte
     assert report.reconnects > 10 and report.retried > 100  # greylisting, 421s and drops were met
 
 
-def test_resume_with_skip_message_ids_sends_only_what_was_not_accepted(serve, instant):
-    server = serve()
+def test_resume_with_skip_message_ids_sends_only_what_was_not_accepted(faulty_server, instant):
+    server = faulty_server()
     messages = [note(n) for n in range(6)]
     report = BulkReport()
 
@@ -213,8 +186,8 @@ def test_resume_with_skip_message_ids_sends_only_what_was_not_accepted(serve, in
     assert str(rerun).endswith(", 3 skipped")
 
 
-def test_without_a_policy_a_lost_connection_stops_and_lists_the_rest_as_unsent(serve, instant):
-    server = serve("close:2")
+def test_without_a_policy_a_lost_connection_stops_and_lists_the_rest_as_unsent(faulty_server, instant):
+    server = faulty_server("close:2")
     messages = [note(n) for n in range(5)]
     with SMTPSession(port=server.port, timeout=5) as session:
         first = send_bulk(messages, session, retry=None, progress=False)
@@ -228,8 +201,8 @@ def test_without_a_policy_a_lost_connection_stops_and_lists_the_rest_as_unsent(s
     assert delivered(server) == {mid(n): 1 for n in range(5)}
 
 
-def test_giving_up_on_a_message_reports_it_failed_and_carries_on(serve, instant):
-    server = serve("drop-data:0")  # no connection ever takes a message
+def test_giving_up_on_a_message_reports_it_failed_and_carries_on(faulty_server, instant):
+    server = faulty_server("drop-data:0")  # no connection ever takes a message
     report = send_bulk([note(0), note(1)], server, retry=instant(attempts=2), progress=False)
     assert set(report.failed) == {mid(0), mid(1)}
     assert "connection" in report.failed[mid(0)] and "Message-ID" in report.failed[mid(0)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterator
 
@@ -19,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from loopback import free_port
 from mimekit.connection import DEFAULT_PASSWORD_ENV, SMTPTarget
 from mimekit.errors import SMTPDeliveryError
 from mimekit.server import EmbeddedServer
@@ -45,11 +45,6 @@ def no_terminal(monkeypatch):
 
 # --------------------------------------------------------------------------- servers on loopback
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class _Recorder:
@@ -83,7 +78,7 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
 
 @contextlib.contextmanager
 def _server(handler=None, **kwargs) -> Iterator[Controller]:
-    controller = Controller(handler or _Recorder(), hostname="127.0.0.1", port=_free_port(), **kwargs)
+    controller = Controller(handler or _Recorder(), hostname="127.0.0.1", port=free_port(), **kwargs)
     controller.start()
     try:
         yield controller

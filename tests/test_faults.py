@@ -15,8 +15,6 @@ import time
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
 import mimekit.faults
 from mimekit import SMTPDeliveryError, SMTPSession
@@ -33,7 +31,7 @@ from mimekit.faults import (
     TooManyRecipients,
     inject_faults,
 )
-from mimekit.server import CapturingHandler, EmbeddedServer
+from mimekit.server import EmbeddedServer
 
 SHOP = "shop@example.com"
 ANA = "ana@example.org"
@@ -271,44 +269,32 @@ def test_the_size_limit_counts_the_bytes_after_data(serve):
 # --------------------------------------------------------------------------- 535: bad credentials
 
 
-def _accept_any_login(server, session, envelope, mechanism, auth_data):
-    return AuthResult(success=True)
-
-
 @pytest.fixture
 def auth_server():
-    """aiosmtpd offering AUTH over plain SMTP, as EmbeddedServer would need to: (controller, handler)."""
-    handler = FaultyHandler(CapturingHandler(), "bad-auth")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=port, auth_require_tls=False, authenticator=_accept_any_login
-    )
-    controller.start()
-    try:
-        yield controller, handler
-    finally:
-        controller.stop()
+    """The embedded server offering AUTH (over plain SMTP: loopback, a lesson) with the bad-auth fault:
+    (server, handler). With the fault cleared, the lesson account ana / "correct horse" logs in."""
+    server = EmbeddedServer(auth={"ana": "correct horse"}, allow_auth_without_tls=True, faults="bad-auth")
+    with server:
+        yield server, server.handler
 
 
 def test_bad_credentials_reply_535_and_login_raises_authentication_error(auth_server):
-    controller, handler = auth_server
+    server, handler = auth_server
     for _run in (1, 2):
-        with smtplib.SMTP(controller.hostname, controller.port, timeout=5) as client:
+        with smtplib.SMTP(server.host, server.port, timeout=5) as client:
             client.ehlo()
             assert client.has_extn("auth")
             with pytest.raises(smtplib.SMTPAuthenticationError) as caught:
                 client.login("ana", "correct horse")
         assert (caught.value.smtp_code, caught.value.smtp_error) == (535, b"5.7.8 Authentication credentials invalid")
     handler.plan = FaultPlan()
-    with smtplib.SMTP(controller.hostname, controller.port, timeout=5) as client:
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
         assert client.login("ana", "correct horse")[0] == 235
 
 
 def test_bad_credentials_answers_every_mechanism(auth_server):
-    controller, _ = auth_server
-    with raw_session(controller.hostname, controller.port) as sock:
+    server, _ = auth_server
+    with raw_session(server.host, server.port) as sock:
         for line in (b"AUTH PLAIN AGFuYQBzZWNyZXQ=", b"AUTH LOGIN YW5h"):
             assert command(sock, line) == [b"535 5.7.8 Authentication credentials invalid"]
 

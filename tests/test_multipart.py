@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from message_parts import tree_shape as shape
 from mimekit import (
     AttachmentNotFoundError,
     MimeStructureError,
@@ -27,19 +28,6 @@ from mimekit import (
 PLAIN = "Hola José,\ntu pedido nº 1001 está confirmado.\n"
 HTML = '<p>Hola José,</p><p>tu pedido nº 1001 está confirmado.</p><img src="cid:logo@tienda.example.com">'
 
-
-def shape(msg) -> list[tuple[int, str]]:
-    """The tree as (depth, content type) pairs, walked in order."""
-    out: list[tuple[int, str]] = []
-
-    def visit(part, depth: int) -> None:
-        out.append((depth, part.get_content_type()))
-        if part.is_multipart():
-            for child in part.get_payload():
-                visit(child, depth + 1)
-
-    visit(msg, 0)
-    return out
 
 
 def addressed(msg):

@@ -163,12 +163,9 @@ def greeted(client: RawClient) -> RawClient:
 
 
 @pytest.fixture
-def server():
-    srv = EmbeddedServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+def server(smtp_server):
+    """The running embedded server of conftest's ``smtp_server``, under a shorter name."""
+    return smtp_server
 
 
 # --------------------------------------------------------------------------- load

@@ -8,12 +8,12 @@ against a real EmbeddedServer on loopback whose faults are scripted
 from __future__ import annotations
 
 import random
-from collections import Counter
 from email.message import EmailMessage
 
 import pytest
 
-from mimekit import EmbeddedServer, SMTPDeliveryError, SMTPSession
+from message_parts import delivered
+from mimekit import SMTPDeliveryError, SMTPSession
 from mimekit.faults import FaultPlan, RejectRecipients, TooManyRecipients
 from mimekit.retry import RetryPolicy
 
@@ -32,37 +32,11 @@ def note(n: int = 1, *, to: str = ANA, body: str = "Thanks for your order!\n") -
     return msg
 
 
-@pytest.fixture
-def slept() -> list[float]:
-    return []
 
 
-@pytest.fixture
-def instant(slept):
-    """``instant(attempts=4)``: a RetryPolicy that records its waits instead of sleeping, same jitter every run."""
-
-    def make(attempts: int = 4) -> RetryPolicy:
-        return RetryPolicy(attempts=attempts, sleep=slept.append, rng=random.Random(1))
-
-    return make
 
 
-@pytest.fixture
-def serve():
-    started = []
 
-    def start(faults):
-        server = EmbeddedServer(faults=faults).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-def message_ids(server) -> Counter:
-    return Counter(m.message["Message-ID"] for m in server.inbox)
 
 
 # --------------------------------------------------------------------------- the policy
@@ -143,20 +117,20 @@ def test_one_attempt_means_no_delays():
 # --------------------------------------------------------------------------- SMTPSession.send(retry=...)
 
 
-def test_greylisted_message_is_delivered_once_after_three_attempts(serve, instant, slept):
-    server = serve("greylist:2")
+def test_greylisted_message_is_delivered_once_after_three_attempts(faulty_server, instant, slept):
+    server = faulty_server("greylist:2")
     msg = note()
     with SMTPSession(port=server.port, timeout=5) as session:
         result = session.send(msg, retry=instant())
     assert result.ok and result.attempts == 3
     assert result.message_id == "<order-1@example.com>" == msg["Message-ID"]
-    assert message_ids(server) == {"<order-1@example.com>": 1}
+    assert delivered(server) == {"<order-1@example.com>": 1}
     assert len(slept) == 2 and slept[0] <= 0.5 < slept[1] <= 1.0  # the first two waits of the backoff
     assert "after 3 attempts" in str(result)
 
 
-def test_without_a_policy_a_greylisted_recipient_is_reported_not_retried(serve):
-    server = serve("greylist:2")
+def test_without_a_policy_a_greylisted_recipient_is_reported_not_retried(faulty_server):
+    server = faulty_server("greylist:2")
     with SMTPSession(port=server.port, timeout=5) as session:
         result = session.send(note())
     assert result.attempts == 1
@@ -164,27 +138,27 @@ def test_without_a_policy_a_greylisted_recipient_is_reported_not_retried(serve):
     assert len(server.inbox) == 0
 
 
-def test_a_permanent_refusal_is_never_retried(serve, instant, slept):
-    server = serve("reject:ana@*")
+def test_a_permanent_refusal_is_never_retried(faulty_server, instant, slept):
+    server = faulty_server("reject:ana@*")
     with SMTPSession(port=server.port, timeout=5) as session:
         result = session.send(note(), retry=instant())
     assert result.attempts == 1 and slept == []
     assert result.refused == {ANA: (550, "5.1.1 No such user here")}
 
 
-def test_only_the_recipients_refused_for_now_are_tried_again_the_accepted_get_one_copy(serve, instant):
-    server = serve(FaultPlan(RejectRecipients("nobody@*"), TooManyRecipients(1)))
+def test_only_the_recipients_refused_for_now_are_tried_again_the_accepted_get_one_copy(faulty_server, instant):
+    server = faulty_server(FaultPlan(RejectRecipients("nobody@*"), TooManyRecipients(1)))
     with SMTPSession(port=server.port, timeout=5) as session:
         result = session.send(note(to=f"{ANA}, {BEA}, nobody@example.org"), retry=instant())
     # ana accepted at once; bea refused with 452 (one recipient per transaction) and sent alone next time
     assert result.accepted == [ANA, BEA] and result.attempts == 2
     assert result.refused == {"nobody@example.org": (550, "5.1.1 No such user here")}
     assert [m.rcpt_tos for m in server.inbox] == [(ANA,), (BEA,)]
-    assert set(message_ids(server)) == {"<order-1@example.com>"}  # the same message, both times
+    assert set(delivered(server)) == {"<order-1@example.com>"}  # the same message, both times
 
 
-def test_a_refusal_that_outlasts_the_policy_keeps_its_last_code(serve, instant, slept):
-    server = serve("greylist:5")
+def test_a_refusal_that_outlasts_the_policy_keeps_its_last_code(faulty_server, instant, slept):
+    server = faulty_server("greylist:5")
     with SMTPSession(port=server.port, timeout=5) as session:
         result = session.send(note(), retry=instant(attempts=3))
     assert result.attempts == 3 and len(slept) == 2
@@ -192,38 +166,38 @@ def test_a_refusal_that_outlasts_the_policy_keeps_its_last_code(serve, instant, 
     assert len(server.inbox) == 0
 
 
-def test_421_reconnects_and_sends_again_on_a_new_connection(serve, instant):
-    server = serve("close:1")
+def test_421_reconnects_and_sends_again_on_a_new_connection(faulty_server, instant):
+    server = faulty_server("close:1")
     with SMTPSession(port=server.port, timeout=5) as session:
         first = session.send(note(1), retry=instant())
         second = session.send(note(2), retry=instant())
         assert session.is_open
     assert (first.attempts, second.attempts) == (1, 2)
     assert session.connections == 2
-    assert message_ids(server) == {"<order-1@example.com>": 1, "<order-2@example.com>": 1}
+    assert delivered(server) == {"<order-1@example.com>": 1, "<order-2@example.com>": 1}
     assert len({m.peer for m in server.inbox}) == 2
 
 
-def test_a_drop_during_data_is_resent_and_delivered_exactly_once(serve, instant):
-    server = serve("drop-data:1")
+def test_a_drop_during_data_is_resent_and_delivered_exactly_once(faulty_server, instant):
+    server = faulty_server("drop-data:1")
     with SMTPSession(port=server.port, timeout=5) as session:
         session.send(note(1), retry=instant())
         result = session.send(note(2), retry=instant())
     assert result.ok and result.attempts == 2
     # aiosmtpd keeps nothing whose DATA it never answered: the resend is the only copy
-    assert message_ids(server) == {"<order-1@example.com>": 1, "<order-2@example.com>": 1}
+    assert delivered(server) == {"<order-1@example.com>": 1, "<order-2@example.com>": 1}
 
 
-def test_a_message_too_big_is_refused_with_552_and_not_retried(serve, instant, slept):
-    server = serve("max-size:2000")
+def test_a_message_too_big_is_refused_with_552_and_not_retried(faulty_server, instant, slept):
+    server = faulty_server("max-size:2000")
     with SMTPSession(port=server.port, timeout=5) as session, pytest.raises(SMTPDeliveryError) as caught:
         session.send(note(body="x" * 3000 + "\n"), retry=instant())
     assert (caught.value.code, caught.value.attempts) == (552, 1)
     assert slept == [] and len(server.inbox) == 0
 
 
-def test_giving_up_raises_with_the_attempts_and_the_last_error(serve, instant, slept):
-    server = serve("drop-data:0")  # every connection drops its first message
+def test_giving_up_raises_with_the_attempts_and_the_last_error(faulty_server, instant, slept):
+    server = faulty_server("drop-data:0")  # every connection drops its first message
     with SMTPSession(port=server.port, timeout=5) as session:
         with pytest.raises(SMTPDeliveryError, match="duplicate") as caught:
             session.send(note(), retry=instant(attempts=3))

@@ -36,10 +36,9 @@ AUDIT = "audit@example.net"
 
 
 @pytest.fixture
-def server():
-    srv = EmbeddedServer().start()
-    yield srv
-    srv.stop()
+def server(smtp_server):
+    """The running embedded server of conftest's ``smtp_server``, under a shorter name."""
+    return smtp_server
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import ipaddress
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterator
 
@@ -19,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from cryptography import x509
 
+from loopback import free_port
 from mimekit.tls import DEFAULT_TLS_HOSTNAMES, LocalCA
 
 
@@ -26,11 +26,6 @@ from mimekit.tls import DEFAULT_TLS_HOSTNAMES, LocalCA
 def ca() -> LocalCA:
     return LocalCA()
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class _Recorder:
@@ -46,7 +41,7 @@ class _Recorder:
 
 @contextlib.contextmanager
 def _server(handler, **kwargs) -> Iterator[Controller]:
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), **kwargs)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **kwargs)
     controller.start()
     try:
         yield controller
