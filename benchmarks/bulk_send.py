@@ -270,15 +270,11 @@ def reset(server: EmbeddedServer) -> None:
     server.clear_transcripts()
 
 
-# --------------------------------------------------------------------------- the three methods
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args("Send N newsletters three ways to the embedded server; print msgs/s and ratios.", argv)
-    print("mimekit benchmark: bulk sending (kit send_bulk vs plain smtplib)")
+def prepare(title: str, unit: str, args: argparse.Namespace) -> Batch:
+    """Print the benchmark's heading and machine, build the batch (untimed), say how the runs go; return the batch."""
+    print(f"mimekit benchmark: {title}")
     for line in machine_lines():
         print(line)
-
     started = time.perf_counter()
     batch = build_batch(args.count)
     built = time.perf_counter() - started
@@ -288,9 +284,19 @@ def main(argv: list[str] | None = None) -> int:
         f"({batch.total_bytes / 2**20:.1f} MiB in all), built and serialised in {built:.1f} s (not timed)"
     )
     print(
-        f"runs: {args.repeat} per method, interleaved (order rotated each round); "
+        f"runs: {args.repeat} per {unit}, interleaved (order rotated each round); "
         "table: best run and median run; ratios from the best runs"
     )
+    return batch
+
+
+# --------------------------------------------------------------------------- the three methods
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args("Send N newsletters three ways to the embedded server; print msgs/s and ratios.", argv)
+    batch = prepare("bulk sending (kit send_bulk vs plain smtplib)", "method", args)
+    n = len(batch)
 
     with EmbeddedServer() as server:  # default options: transcripts=True
         host, port = server.host, server.port

@@ -39,10 +39,9 @@ from aiosmtpd.controller import Controller
 from bulk_send import (  # the same batch, client, checks and report format as bulk_send.py
     WARMUP,
     Lost,
-    build_batch,
     check_inbox,
-    machine_lines,
     parse_args,
+    prepare,
     print_profile,
     print_table,
     reset,
@@ -100,22 +99,8 @@ def profile_server_thread(loop: asyncio.AbstractEventLoop, profiler: cProfile.Pr
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args("Send N newsletters to the capturing server and to a plain aiosmtpd; print msgs/s.", argv)
-    print("mimekit benchmark: ingest (embedded capturing server vs plain aiosmtpd), same plain client")
-    for line in machine_lines():
-        print(line)
-
-    started = time.perf_counter()
-    batch = build_batch(args.count)
-    built = time.perf_counter() - started
+    batch = prepare("ingest (embedded capturing server vs plain aiosmtpd), same plain client", "server", args)
     n = len(batch)
-    print(
-        f"messages: {n:,} newsletters, {batch.total_bytes / n:,.0f} bytes each on average "
-        f"({batch.total_bytes / 2**20:.1f} MiB in all), built and serialised in {built:.1f} s (not timed)"
-    )
-    print(
-        f"runs: {args.repeat} per server, interleaved (order rotated each round); "
-        "table: best run and median run; ratios from the best runs"
-    )
 
     capture = EmbeddedServer().start()  # default options: transcripts=True
     capture_no_tx = EmbeddedServer(transcripts=False).start()

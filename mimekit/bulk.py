@@ -211,15 +211,15 @@ def _send_one(session: SMTPSession, msg: Message, retry: RetryPolicy | None, rep
     """Send one message and file its outcome in *report*."""
     add_date_and_message_id(msg)
     message_id = msg["Message-ID"]
-    rcpt_tos = envelope_from_headers(msg).rcpt_tos
     try:
         result = session.send(msg, retry=retry)
     except SMTPDeliveryError as error:
         report.retried += getattr(error, "attempts", 1) - 1
         if error.code is None:
             report.failed[message_id] = str(error)
-        else:  # the whole message refused: say so for each of its recipients
+        else:  # the whole message refused: say so for each of its recipients (rare: the envelope again)
             text = error.text if error.text is not None else str(error)
+            rcpt_tos = envelope_from_headers(msg).rcpt_tos
             report.refused[message_id] = {address: (error.code, text) for address in rcpt_tos}
         return
     report.retried += result.attempts - 1
