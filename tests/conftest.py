@@ -2,7 +2,9 @@
 
 Every check reads the *wire*: the bytes :func:`mimekit.as_smtp_bytes` produces,
 parsed back with ``email.policy.default`` as a recipient's mail client would.
-Servers are real aiosmtpd servers on 127.0.0.1 and are always stopped.
+Servers are real aiosmtpd servers on 127.0.0.1 and are always stopped (the
+server fixtures build on ``mail_server`` / ``make_mail_server`` of mimekit's
+pytest plugin, mimekit/pytest_plugin.py).
 Addresses are on example.com / example.org / example.net only (RFC 2606).
 """
 
@@ -20,6 +22,7 @@ import pytest
 
 from loopback import free_port
 from mimekit import EmbeddedServer, RetryPolicy, as_smtp_bytes, set_header
+from mimekit.checks import check_cids_resolve
 from mimekit.parts import make_text_part
 from mimekit.shop import sample_order, sample_shop
 
@@ -61,7 +64,8 @@ def cid_targets(msg: Message) -> list[tuple[list[str], list[str]]]:
     """For each multipart/related in *msg*: (cid: URLs in its HTML root, Content-IDs of its other parts).
 
     Written here with its own regular expression, independent of
-    ``mimekit.find_cid_references``.
+    ``mimekit.find_cid_references`` (which :func:`mimekit.checks.check_cids_resolve`
+    uses), so the tests of inline images do not rest on the code they test.
     """
     found = []
     for part in msg.walk():
@@ -77,9 +81,14 @@ def cid_targets(msg: Message) -> list[tuple[list[str], list[str]]]:
 
 @pytest.fixture
 def assert_cids_resolve():
-    """``assert_cids_resolve(msg)``: every ``cid:`` in an HTML root names a sibling part's Content-ID."""
+    """``assert_cids_resolve(msg)``: the HTML refers to images by ``cid:`` and each names a sibling part's Content-ID.
+
+    The library's :func:`~mimekit.checks.check_cids_resolve` judges (and
+    explains a failure); :func:`cid_targets` must agree with it.
+    """
 
     def check(msg: Message) -> None:
+        assert check_cids_resolve(msg), "the HTML refers to no cid: URL"
         groups = cid_targets(msg)
         assert groups, "no multipart/related in the message"
         for urls, ids in groups:
@@ -150,13 +159,12 @@ def order():
 
 
 @pytest.fixture
-def smtp_server():
-    """A running :class:`EmbeddedServer` on 127.0.0.1 and a free port; stopped after the test."""
-    server = EmbeddedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def smtp_server(mail_server):
+    """A running :class:`EmbeddedServer` on 127.0.0.1 and a free port; stopped after the test.
+
+    The ``mail_server`` fixture of mimekit's pytest plugin (mimekit/pytest_plugin.py), under this name.
+    """
+    return mail_server
 
 
 class RefusingHandler:
@@ -227,15 +235,10 @@ def instant(slept):
 
 
 @pytest.fixture
-def faulty_server():
+def faulty_server(make_mail_server):
     """``faulty_server(faults)``: start an EmbeddedServer with that fault plan; every one is stopped after the test."""
-    started = []
 
     def start(faults=None):
-        server = EmbeddedServer(faults=faults).start()
-        started.append(server)
-        return server
+        return make_mail_server(faults=faults)
 
-    yield start
-    for server in started:
-        server.stop()
+    return start

@@ -1,26 +1,17 @@
-"""Readers for the parts of a parsed message, shared by the e-mail tests (not the code under test)."""
+"""Readers for the parts of a parsed message, shared by the e-mail tests (not the code under test).
+
+``tree_shape`` is the one reader the library also offers (exercises check trees with it); it is
+specified in tests/test_checks.py and imported here from mimekit.checks.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from email.message import Message
 from html import unescape
 from html.parser import HTMLParser
 
-
-def tree_shape(msg: Message) -> list[tuple[int, str]]:
-    """The MIME tree as ``(depth, content type)`` pairs, walked in order."""
-    out: list[tuple[int, str]] = []
-
-    def visit(part: Message, depth: int) -> None:
-        out.append((depth, part.get_content_type()))
-        if part.is_multipart():
-            for child in part.get_payload():
-                visit(child, depth + 1)
-
-    visit(msg, 0)
-    return out
+from mimekit.checks import tree_shape  # noqa: F401  (the MIME tree as (depth, content type) pairs)
 
 
 def bodies(wire) -> tuple[str, str]:
