@@ -11,6 +11,17 @@
     run the capturing SMTP server as a process, one line per message, until
     Ctrl-C or SIGTERM (see :mod:`mimekit.serve`); ``--maildir`` keeps the mail
     in a Maildir across runs, ``--transcript`` prints each session as it ends.
+``mimekit exercises release [--source DIR] [--release DIR] [--check]``
+    write the student copy of every exercise source notebook (see
+    :mod:`mimekit.exercises.release`); with ``--check``, write nothing and exit
+    with status 1 if ``release/`` is out of date.
+``mimekit exercises check NOTEBOOK [--source PATH] [--cell-timeout S] [--timeout S] [--json FILE]``
+    run a student's notebook with the exercise's checks, hidden ones included,
+    and print each check's result and feedback; exit status 0 when all pass,
+    1 otherwise (see :mod:`mimekit.exercises.check`).
+``mimekit exercises grade SUBMISSIONS_DIR --out grades.csv [--source DIR] [--notebook NAME]… [--jobs N]``
+    check every student's notebooks, each in its own process, and write one
+    CSV row per student (see :mod:`mimekit.exercises.grade`).
 """
 
 from __future__ import annotations
@@ -39,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     inspect = commands.add_parser("inspect", help="print the annotated MIME tree of an .eml file")
     inspect.add_argument("file", metavar="FILE.eml", type=Path)
     _add_serve_parser(commands)
+    _add_exercises_parser(commands)
     args = parser.parse_args(argv)
+
+    if args.command == "exercises":
+        return _run_exercises(args)
 
     if args.command == "serve":
         from .serve import serve
@@ -119,6 +134,121 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--transcript", action="store_true", help="print each SMTP session (AUTH secrets masked) when it ends"
     )
+
+
+def _add_exercises_parser(commands: argparse._SubParsersAction) -> None:
+    exercises = commands.add_parser(
+        "exercises",
+        help="release, check and grade the exercise notebooks (nbgrader format)",
+        description="Exercise notebooks: the instructor's source (solutions, hidden checks) in exercises/source/, "
+        "the student copies generated in exercises/release/.",
+    )
+    actions = exercises.add_subparsers(dest="action", required=True, metavar="ACTION")
+    release = actions.add_parser("release", help="generate the student copies from the source notebooks")
+    source_help = "source notebooks (default: exercises/source, beside the mimekit package)"
+    release.add_argument("--source", metavar="DIR", type=Path, help=source_help)
+    release.add_argument("--release", metavar="DIR", type=Path, help="student copies (default: exercises/release)")
+    release.add_argument("--check", action="store_true", help="write nothing; exit 1 if the copies are out of date")
+
+    def limits(sub: argparse.ArgumentParser) -> None:
+        from .exercises import DEFAULT_CELL_TIMEOUT, DEFAULT_TIMEOUT
+
+        sub.add_argument(
+            "--cell-timeout", metavar="SECONDS", type=float, default=DEFAULT_CELL_TIMEOUT,
+            help=f"interrupt a cell after this long and go on (default {DEFAULT_CELL_TIMEOUT:g})",
+        )  # fmt: skip
+        sub.add_argument(
+            "--timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT,
+            help=f"stop a notebook after this long, kernel start-up aside (default {DEFAULT_TIMEOUT:g})",
+        )  # fmt: skip
+
+    check = actions.add_parser("check", help="run a student's notebook with its checks and print the feedback")
+    check.add_argument("notebook", metavar="NOTEBOOK", type=Path)
+    check.add_argument(
+        "--source", metavar="PATH", type=Path,
+        help="the source notebook, or its folder (default: the kit's exercises/source; matched by file name)",
+    )  # fmt: skip
+    limits(check)
+    check.add_argument("--json", metavar="FILE", type=Path, help="also write the report as JSON to FILE")
+    check.add_argument("--kernel-pid-file", type=Path, help=argparse.SUPPRESS)  # used by `grade`
+
+    grade = actions.add_parser(
+        "grade",
+        help="check every student's notebooks and write a CSV of points",
+        description="SUBMISSIONS_DIR holds one folder per student (its name is the student id), with the notebooks "
+        "in it or one folder deeper (nbgrader's submitted/<student>/<assignment>/).",
+    )
+    grade.add_argument("submissions", metavar="SUBMISSIONS_DIR", type=Path)
+    grade.add_argument("--out", metavar="FILE.csv", type=Path, required=True, help="where to write the CSV")
+    grade.add_argument("--source", metavar="DIR", type=Path, help=source_help)
+    grade.add_argument(
+        "--notebook", metavar="NAME", action="append",
+        help="grade this notebook (file name; repeatable); default: every one somebody submitted",
+    )  # fmt: skip
+    limits(grade)
+    grade.add_argument("--jobs", metavar="N", type=int, default=2, help="notebooks checked at once, 1 or 2 (default 2)")
+
+
+def _run_exercises(args: argparse.Namespace) -> int:
+    name = f"mimekit exercises {args.action}"
+    try:
+        from .exercises import check, grade, release
+    except ModuleNotFoundError as exc:
+        print(
+            f"{name}: error: the exercises need nbformat, nbclient and ipykernel, and {exc.name} is not installed: "
+            "pip install nbformat nbclient ipykernel (or make setup, which installs them)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        if args.action == "release":
+            folder = release.default_exercises_dir()
+            source, target = args.source or folder / "source", args.release or folder / "release"
+            if args.check:
+                stale = release.stale_releases(source, target)
+                for change in stale:
+                    print(f"{name}: {change}", file=sys.stderr)
+                if stale:
+                    print(f"{name}: run `mimekit exercises release` to regenerate {target}", file=sys.stderr)
+                    return 1
+                print(f"{target}: up to date with {source}")
+                return 0
+            changes = release.release_exercises(source, target)
+            for change in changes:
+                print("deleted" if change.kind == "orphan" else "wrote", change.path)
+            if not changes:
+                print(f"{target}: already up to date with {source}")
+            return 0
+        if args.action == "check":
+            pid_file = args.kernel_pid_file
+            report = check.check_notebook(
+                args.notebook,
+                source=args.source,
+                cell_timeout=args.cell_timeout,
+                timeout=args.timeout,
+                on_kernel_start=None if pid_file is None else lambda pid: pid_file.write_text(str(pid)),
+            )
+            if args.json is not None:
+                args.json.write_text(report.to_json(), encoding="utf-8")
+            print(report.render())
+            return 0 if report.passed else 1
+        book = grade.grade_submissions(
+            args.submissions,
+            source=args.source,
+            notebooks=args.notebook,
+            cell_timeout=args.cell_timeout,
+            timeout=args.timeout,
+            jobs=args.jobs,
+        )
+        book.write_csv(args.out)
+        print(
+            f"graded {len(book.reports)} students on {len(book.notebooks)} notebooks "
+            f"({len(book.columns)} checks, {check.format_points(book.max_points)} points at most): {args.out}"
+        )
+        return 0
+    except (MimekitError, OSError, ValueError) as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
