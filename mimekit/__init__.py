@@ -10,7 +10,9 @@ headers       addresses with non-ASCII names, Subject, Date, Message-ID
 parts         text parts (transfer encoding chosen and explained), binary parts
 multipart     alternative, related + Content-ID, mixed + attachments, forward
 tree          parse messages, draw and explain their MIME tree
-preview       show an e-mail's HTML in a sandboxed frame (no scripts, no remote loads)
+preview       an e-mail's HTML in sandboxed frames (no scripts; remote images off until asked), desktop and phone
+explorer      click through a message's MIME tree: headers, content and source of each part
+inbox_view    the embedded server's inbox as a live table in JupyterLab
 envelope      MAIL FROM / RCPT TO from headers; the bytes sent (Bcc removed)
 sending       an smtplib session with a result per recipient; errors explained
 retry         when and how long to wait before trying again (4xx, dropped connections)
@@ -19,6 +21,8 @@ server        the embedded aiosmtpd server, its inbox, transcripts and Maildir
 faults        scripted, repeatable SMTP faults (550, 451 greylisting, 421, 452, 552, 535 …)
 tls           a throwaway local certificate authority for STARTTLS / SMTPS lessons
 connection    SMTP targets as URLs (smtp://, smtp+starttls://, smtps://), passwords from the environment
+checks        assertions for exercises and tests: what was expected, what was found (the tree), a hint with the RFC
+exercises     nbgrader-format exercises: student copies, checking, batch grading (``mimekit exercises``)
 shop          a small shop and its e-mails, in Spanish and English
 errors        the exception tree
 ============  ==========================================================
@@ -60,7 +64,10 @@ from .multipart import (
     make_related,
 )
 from .parts import choose_cte, explain_cte, guess_mime_type, make_binary_part, make_html_part, make_text_part
-from .preview import HTMLPreview, preview_html
+from .preview import HTMLPreview, MailPreview, preview_html, preview_mail
+from .explorer import MessageExplorer, PartNode, explore
+from .inbox_view import InboxView, inbox_view
+from .checks import CheckFailed
 from .bulk import BulkReport, send_bulk
 from .retry import RetryPolicy
 from .sending import RecipientResult, SendResult, SMTPSession, explain_smtp_error, send_message
@@ -86,6 +93,7 @@ __all__ = [
     "CapturedMessage",
     "CapturingHandler",
     "CardNumberError",
+    "CheckFailed",
     "EmbeddedServer",
     "Envelope",
     "FaultPlan",
@@ -95,10 +103,14 @@ __all__ = [
     "HeaderInjectionError",
     "Inbox",
     "InboxTimeout",
+    "InboxView",
     "InvalidAddressError",
     "LocalCA",
+    "MailPreview",
+    "MessageExplorer",
     "MimeStructureError",
     "MimekitError",
+    "PartNode",
     "RecipientResult",
     "RetryPolicy",
     "SMTPDeliveryError",
@@ -120,9 +132,11 @@ __all__ = [
     "explain",
     "explain_cte",
     "explain_smtp_error",
+    "explore",
     "find_cid_references",
     "format_address",
     "guess_mime_type",
+    "inbox_view",
     "inject_faults",
     "load_message",
     "make_alternative",
@@ -135,6 +149,7 @@ __all__ = [
     "make_text_part",
     "parse_addresses",
     "preview_html",
+    "preview_mail",
     "render_tree",
     "running_servers",
     "send_bulk",
