@@ -41,7 +41,8 @@ test: setup
 
 notebooks: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=120 --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
+		--ExecutePreprocessor.timeout=120 --ExecutePreprocessor.record_timing=False \
+		--ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache *.egg-info
