@@ -85,7 +85,25 @@ def test_release_folder_is_in_sync_with_the_sources():
 
 
 def test_there_are_exercises_and_each_is_a_valid_nbgrader_source():
-    assert [path.name for path in SOURCES] == ["01_mimetext_and_headers.ipynb", "02_send_and_verify.ipynb"]
+    # The list, one exercise each, from MIMEText to retrying against greylisting.
+    assert [path.stem for path in SOURCES] == [
+        "01_mimetext_and_headers",
+        "02_send_and_verify",
+        "03_non_ascii_names_and_subjects",
+        "04_multipart_alternative",
+        "05_inline_logo_related",
+        "06_attachments_non_ascii_filenames",
+        "07_parse_and_rearrange",
+        "08_envelope_vs_headers",
+        "09_order_confirmation",
+        "10_shipping_notification",
+        "11_abandoned_cart",
+        "12_newsletter_one_click",
+        "13_account_notification_no_secret",
+        "14_retry_greylisting",
+    ]
+    stars = [read_source(path).cells[0].source.splitlines()[0].count("★") for path in SOURCES]
+    assert min(stars) == 1 and max(stars) == 3, f"from ★ to ★★★: {stars}"
     for path in SOURCES:
         nb = read_source(path)  # validates
         checks = [cell for cell in nb.cells if is_autograder_test(cell)]
