@@ -9,7 +9,7 @@ named for its concept:
 headers       addresses with non-ASCII names, Subject, Date, Message-ID
 parts         text parts (transfer encoding chosen and explained), binary parts
 multipart     alternative, related + Content-ID, mixed + attachments, forward
-tree          parse messages, draw and explain their MIME tree
+tree          parse messages, draw and explain their MIME tree, write its shape in one line
 preview       an e-mail's HTML in sandboxed frames (no scripts; remote images off until asked), desktop and phone
 explorer      click through a message's MIME tree: headers, content and source of each part
 inbox_view    the embedded server's inbox as a live table in JupyterLab
@@ -83,7 +83,7 @@ from .server import (
     stop_server,
 )
 from .tls import LocalCA
-from .tree import explain, load_message, render_tree
+from .tree import explain, load_message, render_shape, render_tree, tree_shape
 
 __version__ = "0.1.0"
 
@@ -150,6 +150,7 @@ __all__ = [
     "parse_addresses",
     "preview_html",
     "preview_mail",
+    "render_shape",
     "render_tree",
     "running_servers",
     "send_bulk",
@@ -157,5 +158,6 @@ __all__ = [
     "set_header",
     "start_server",
     "stop_server",
+    "tree_shape",
     "validate_address",
 ]

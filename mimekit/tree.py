@@ -1,4 +1,4 @@
-"""Read a message back: parse it, draw its MIME tree, explain each kind of node.
+"""Read a message back: parse it, draw its MIME tree and its shape, explain each kind of node.
 
 :func:`render_tree` draws any message — built with ``email.mime``, an
 ``EmailMessage``, or parsed from bytes or an ``.eml`` file — one line per part::
@@ -16,17 +16,37 @@ more byte per line than the message you built. Problems the parser noticed
 (``email.errors`` defects: a missing boundary, bad base64, an address or a
 date header it could not read …) appear under the part, marked ``!``; the
 parser is lenient and records them rather than failing.
+
+**Tree shapes** are the bare skeleton of a tree, for comparing trees in
+exercises and tests: the MIME types, a multipart's parts in parentheses after
+it, separated by commas; spaces are ignored and a subtype may be ``*``::
+
+    multipart/mixed(multipart/alternative(text/plain, text/html), application/pdf)
+    multipart/alternative(text/plain, multipart/related(text/html, image/*, image/*))
+
+:func:`render_shape` writes a message's shape in this notation (the notation
+:func:`mimekit.checks.check_tree_shape` takes), and :func:`tree_shape` gives
+it as ``(depth, content type)`` pairs.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
-from email.message import Message
+import io
+import re
+from collections.abc import Iterator
+from email.generator import BytesGenerator
+from email.message import EmailMessage, Message
 from os import PathLike
 from pathlib import Path
 
-__all__ = ["EXPLANATIONS", "explain", "load_message", "render_tree"]
+from .server import CapturedMessage
+
+__all__ = ["EXPLANATIONS", "MessageSource", "explain", "load_message", "render_shape", "render_tree", "tree_shape"]
+
+#: A message as the readers of whole trees take it: a message object, its raw bytes, or a captured copy.
+MessageSource = Message | bytes | bytearray | CapturedMessage
 
 #: A plain-language note on each kind of node, keyed by MIME type or major type.
 EXPLANATIONS: dict[str, str] = {
@@ -216,3 +236,153 @@ def _decoded_size(part: Message) -> int:
         return len(inner.as_bytes()) if isinstance(inner, Message) else len(str(inner).encode())
     data = part.get_payload(decode=True)
     return len(data) if data is not None else 0
+
+
+# --------------------------------------------------------------------------- reading a message back
+
+
+def _read_back(source: MessageSource, *, who: str) -> tuple[EmailMessage, bytes]:
+    """The message as a recipient reads it (parsed with policy.default) and its bytes.
+
+    A message object is serialised with CRLF line ends and no "From " mangling,
+    then parsed back; bytes are parsed; a captured copy gives its own. *who*
+    begins the TypeError for a source of the wrong type ("render_shape() takes").
+    """
+    if isinstance(source, CapturedMessage):
+        return source.message, source.raw
+    if isinstance(source, (bytes, bytearray)):
+        raw = bytes(source)
+    elif isinstance(source, Message):
+        buffer = io.BytesIO()
+        BytesGenerator(buffer, mangle_from_=False, policy=source.policy.clone(linesep="\r\n")).flatten(source)
+        raw = buffer.getvalue()
+    elif isinstance(source, str):
+        raise TypeError(
+            f"{who} a message object, its raw bytes or a CapturedMessage, not str: "
+            "pass the bytes (text.encode()) or the message itself."
+        )
+    else:
+        raise TypeError(
+            f"{who} a message object (email.mime or EmailMessage), its raw bytes or a "
+            f"CapturedMessage from the inbox, not {type(source).__name__}."
+        )
+    return email.message_from_bytes(raw, policy=email.policy.default), raw  # type: ignore[return-value]
+
+
+def _numbered(msg: Message) -> Iterator[tuple[str, Message, Message | None]]:
+    """Every part with its section number ("" for the message itself, "1", "2.1" …) and its parent.
+
+    Section numbers count parts from 1 at each level, as IMAP numbers them (RFC 3501 §6.4.5).
+    """
+
+    def visit(part: Message, number: str, parent: Message | None) -> Iterator[tuple[str, Message, Message | None]]:
+        yield number, part, parent
+        if part.is_multipart():
+            for index, child in enumerate(part.get_payload(), start=1):
+                yield from visit(child, f"{number}.{index}" if number else str(index), part)
+
+    return visit(msg, "", None)
+
+
+# --------------------------------------------------------------------------- tree shapes
+
+
+def tree_shape(msg: Message) -> list[tuple[int, str]]:
+    """Return the MIME tree of *msg* as ``(depth, content type)`` pairs, parts in order.
+
+    The message itself is depth 0, its parts depth 1, and so on. Reads the
+    object as it is (no serialisation): pass a parsed message to see the wire.
+
+    >>> from mimekit import make_alternative
+    >>> tree_shape(make_alternative("Hola", "<p>Hola</p>"))
+    [(0, 'multipart/alternative'), (1, 'text/plain'), (1, 'text/html')]
+    """
+    return [(number.count(".") + (1 if number else 0), part.get_content_type()) for number, part, _ in _numbered(msg)]
+
+
+def render_shape(msg: MessageSource) -> str:
+    """Return the shape of *msg*'s MIME tree in the notation of this module's docstring.
+
+    *msg* is a message object (``email.mime`` or ``EmailMessage``), its raw
+    bytes, or a :class:`~mimekit.server.CapturedMessage`. A message object is
+    serialised and parsed back first, so the shape is the one a recipient
+    reads. Only content types appear: no parameters, encodings or
+    dispositions.
+
+    Raises ``TypeError`` for a *msg* of another type (for a str: pass
+    ``text.encode()``).
+
+    >>> from mimekit import make_alternative
+    >>> render_shape(make_alternative("Hola", "<p>Hola</p>"))
+    'multipart/alternative(text/plain, text/html)'
+    """
+    return _format_shape(_shape_of(_read_back(msg, who="render_shape() takes")[0]))
+
+
+_Shape = tuple[str, tuple["_Shape", ...]]  # (content type, parts)
+
+
+def _shape_of(part: Message) -> _Shape:
+    children = tuple(_shape_of(child) for child in part.get_payload()) if part.is_multipart() else ()
+    return part.get_content_type(), children
+
+
+def _format_shape(shape: _Shape) -> str:
+    content_type, children = shape
+    if not children:
+        return content_type
+    return f"{content_type}({', '.join(_format_shape(child) for child in children)})"
+
+
+_SHAPE_TOKEN = re.compile(r"\s*(?:([A-Za-z0-9!#$&^_.+-]+/(?:[A-Za-z0-9!#$&^_.+-]+|\*))|([(),])|(\S))")
+
+
+def _parse_shape(text: str) -> _Shape:
+    """Read the shape notation; ValueError saying where it went wrong, TypeError for a non-str."""
+    if not isinstance(text, str):
+        raise TypeError(
+            f"The expected tree shape is a str such as 'multipart/alternative(text/plain, text/html)', "
+            f"not {type(text).__name__}."
+        )
+    tokens: list[tuple[str, int]] = []
+    for match in _SHAPE_TOKEN.finditer(text):
+        if match.group(3):
+            raise _shape_error(text, match.start(3), f"{match.group(3)!r} is not part of a MIME type")
+        tokens.append((match.group(1) or match.group(2), match.start(1) if match.group(1) else match.start(2)))
+    tokens.append(("", len(text)))
+    position = 0
+
+    def node() -> _Shape:
+        nonlocal position
+        token, at = tokens[position]
+        if token in ("", "(", ")", ","):
+            raise _shape_error(text, at, "a MIME type such as text/plain was expected here")
+        position += 1
+        content_type = token.lower()
+        children: list[_Shape] = []
+        if tokens[position][0] == "(":
+            if content_type.split("/")[0] not in ("multipart", "message", "*"):
+                raise _shape_error(text, tokens[position][1], f"{content_type} cannot hold parts")
+            position += 1
+            children.append(node())
+            while tokens[position][0] == ",":
+                position += 1
+                children.append(node())
+            token, at = tokens[position]
+            if token != ")":
+                raise _shape_error(text, at, "')' or ',' was expected here")
+            position += 1
+        return content_type, tuple(children)
+
+    shape = node()
+    token, at = tokens[position]
+    if token:
+        raise _shape_error(text, at, "the shape should end here (one top-level type)")
+    return shape
+
+
+def _shape_error(text: str, at: int, problem: str) -> ValueError:
+    return ValueError(
+        f"Cannot read the tree shape {text!r}: {problem} (character {at + 1}).\n    {text}\n    {' ' * at}^\n"
+        'Write a MIME type and its parts in parentheses, e.g. "multipart/alternative(text/plain, text/html)".'
+    )

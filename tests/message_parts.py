@@ -1,7 +1,7 @@
 """Readers for the parts of a parsed message, shared by the e-mail tests (not the code under test).
 
 ``tree_shape`` is the one reader the library also offers (exercises check trees with it); it is
-specified in tests/test_checks.py and imported here from mimekit.checks.
+specified in tests/test_tree.py and imported here from mimekit.tree.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections import Counter
 from html import unescape
 from html.parser import HTMLParser
 
-from mimekit.checks import tree_shape  # noqa: F401  (the MIME tree as (depth, content type) pairs)
+from mimekit.tree import tree_shape  # noqa: F401  (the MIME tree as (depth, content type) pairs)
 
 
 def bodies(wire) -> tuple[str, str]:

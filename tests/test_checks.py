@@ -11,16 +11,22 @@ has (its tree), and a hint with the RFC.
 from __future__ import annotations
 
 import pickle
+import re
 import unicodedata
 from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
 from email.mime.image import MIMEImage
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.utils import formataddr
 from textwrap import indent
 
 import pytest
 
+import mimekit.checks
+import mimekit.tree
 from message_parts import content_id
 from mimekit import (
     MimekitError,
@@ -101,6 +107,63 @@ def test_a_failure_keeps_its_fields_through_pickling():
     )
 
 
+def one_failure_of_each_check(mail_inbox) -> list:
+    """A failing call of every check, as (check, args, kwargs); the inbox is empty."""
+    plain = MIMEText("Hola", "plain", "utf-8")
+    return [
+        (check_tree_shape, (plain, "multipart/alternative(text/plain, text/html)"), {}),
+        (check_plain_before_html, (html_then_plain(),), {}),
+        (check_cids_resolve, (make_alternative("Hola", '<img src="cid:logo@tienda.example.com">'),), {}),
+        (check_attachment, (plain, "factura.pdf"), {}),
+        (check_header, (plain, "Subject", "Hola"), {}),
+        (check_not_in_headers, (plain, "Content-Type"), {}),
+        (check_one_click_unsubscribe, (plain,), {}),
+        (check_line_lengths, (MIMEText("x" * 1000, "plain", "us-ascii"),), {}),
+        (check_no_secret, (plain, "Hola"), {}),
+        (check_delivered, (mail_inbox,), {"rcpt_tos": "jose.nunez@example.com"}),
+    ]
+
+
+def test_the_list_of_failures_covers_every_check(mail_inbox):
+    checks = {check.__name__ for check, _, _ in one_failure_of_each_check(mail_inbox)}
+    assert checks == {name for name in mimekit.checks.__all__ if name.startswith("check_")}
+
+
+def test_every_check_names_the_message_given_as_what_on_the_first_line(mail_inbox):
+    for check, args, kwargs in one_failure_of_each_check(mail_inbox):
+        error = failure(check, *args, what="the notice for Zoë", **kwargs)
+        assert error.what == "the notice for Zoë", check.__name__
+        assert str(error).splitlines()[0] == f"In the notice for Zoë: {error.summary[0].lower()}{error.summary[1:]}"
+
+
+def test_what_is_kept_on_the_failure_and_through_pickling(text_message):
+    error = failure(check_header, text_message(), "Reply-To", "ayuda@tienda.example.com", what="the notice for Zoë")
+    assert str(error).splitlines()[0] == "In the notice for Zoë: the message has no Reply-To header."
+    assert (error.what, error.summary) == ("the notice for Zoë", "The message has no Reply-To header.")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.what, str(copy)) == (error.what, str(error))
+
+
+def test_without_what_the_first_line_is_the_summary(text_message):
+    error = failure(check_header, text_message(), "Reply-To", "ayuda@tienda.example.com")
+    assert error.what is None and str(error).splitlines()[0] == "The message has no Reply-To header."
+
+
+def test_what_keeps_the_capitals_of_a_summary_that_begins_with_a_name(text_message):
+    msg = text_message()
+    msg["List-Unsubscribe"] = "https://tienda.example.com/baja"
+    error = failure(check_one_click_unsubscribe, msg, what="the newsletter for Mary")
+    assert str(error).startswith("In the newsletter for Mary: List-Unsubscribe is not a list of URIs")
+
+
+@pytest.mark.parametrize(
+    ("what", "error_type"), [(42, TypeError), ("", ValueError), ("  ", ValueError), ("a\nb", ValueError)]
+)
+def test_a_what_that_cannot_name_a_message_is_refused_even_when_the_check_passes(confirmation, what, error_type):
+    with pytest.raises(error_type, match="what= names the message checked"):
+        check_tree_shape(confirmation, CONFIRMATION_SHAPE, what=what)
+
+
 def test_checks_read_raw_bytes_and_captured_copies(confirmation, mail_session, mail_inbox):
     check_tree_shape(as_smtp_bytes(confirmation), CONFIRMATION_SHAPE)
     mail_session.send(confirmation)
@@ -175,15 +238,10 @@ def test_an_unreadable_expected_shape_is_a_value_error_with_a_caret(confirmation
     assert "\n    " + " " * (column - 1) + "^\n" in message
 
 
-def test_render_shape_and_tree_shape_read_the_same_tree(confirmation):
+def test_the_shape_readers_of_mimekit_tree_are_importable_from_here_too(confirmation):
+    """Exercises and tests/message_parts.py import them from mimekit.checks; they live in mimekit.tree."""
+    assert render_shape is mimekit.tree.render_shape and tree_shape is mimekit.tree.tree_shape
     assert render_shape(confirmation) == CONFIRMATION_SHAPE
-    assert tree_shape(confirmation) == [
-        (0, "multipart/alternative"),
-        (1, "text/plain"),
-        (1, "multipart/related"),
-        (2, "text/html"),
-        (2, "image/png"),
-    ]
 
 
 # --------------------------------------------------------------------------- plain before HTML
@@ -245,6 +303,30 @@ def test_a_content_id_without_angle_brackets_does_not_resolve_and_the_hint_says_
     )
     error = failure(check_cids_resolve, related)
     assert "write Content-ID: <logo@tienda.example.com>, not logo@tienda.example.com" in error.hint
+
+
+@pytest.mark.parametrize(
+    ("src", "with_image", "there"),
+    [
+        ("cid:<logo@tienda.example.com>", True, "That part is there, beside the HTML: only the URL is wrong."),
+        ("cid:&lt;logo@tienda.example.com&gt;", False, "No part beside the HTML has that Content-ID yet either"),
+    ],
+)
+def test_a_cid_url_that_keeps_its_angle_brackets_gets_told_to_remove_them(png_bytes, src, with_image, there):
+    msg = make_alternative("Hola", make_related(f'<p><img src="{src}"></p>'))
+    if with_image:
+        add_inline_image(msg, png_bytes, cid="<logo@tienda.example.com>", filename="logo.png")
+    error = failure(check_cids_resolve, msg)
+    written = "cid:<logo@tienda.example.com>" if with_image else src
+    assert error.summary == f"The HTML (part 2.1) writes {written} with angle brackets; a cid: URL has none."
+    assert error.expected == "cid:logo@tienda.example.com (the Content-ID without its angle brackets)"
+    assert error.actual == written
+    assert error.hint.startswith(
+        'Remove the angle brackets from the cid: URL (RFC 2392 §2): write src="cid:logo@tienda.example.com" '
+        "for the part with Content-ID: <logo@tienda.example.com>"
+    )
+    assert there in error.hint
+    assert "<<" not in str(error) and "Content-ID: <&lt;" not in str(error)
 
 
 def test_html_with_cid_links_outside_multipart_related_fails_with_rfc_2387():
@@ -312,10 +394,64 @@ def test_a_different_display_name_fails_showing_both_decoded(confirmation):
     assert error.actual == "From: Tienda Ñandú <pedidos@tienda.example.com>"
 
 
+def test_a_display_name_with_a_comma_left_unquoted_is_shown_quoted_where_expected():
+    msg = MIMEText("Hola", "plain", "utf-8")
+    msg["To"] = "Smith, John <john.smith@example.net>"  # the comma splits it: "Smith", then John <…>
+    error = failure(check_header, msg, "To", ("Smith, John", "john.smith@example.net"))
+    assert error.summary == "The To header does not hold a readable address."
+    assert error.expected == 'To: "Smith, John" <john.smith@example.net>'
+    assert error.actual == "To: Smith, John <john.smith@example.net>"
+    assert "must be in double quotes" in error.hint and "RFC 5322 §3.2.3" in error.hint
+    assert error.hint.index("email.utils.formataddr") < error.hint.index("mimekit.set_header")
+
+
+def test_mailboxes_are_shown_as_formataddr_writes_them_names_decoded(text_message):
+    msg = text_message(to=formataddr(("O'Brien, Mary", "mary.obrien@example.org")))
+    error = failure(check_header, msg, "To", ("Mary O'Brien", "mary.obrien@example.org"))
+    assert error.expected == "To: " + formataddr(("Mary O'Brien", "mary.obrien@example.org"))
+    assert error.actual == "To: " + formataddr(("O'Brien, Mary", "mary.obrien@example.org"))
+    assert error.actual == 'To: "O\'Brien, Mary" <mary.obrien@example.org>'
+
+
+def test_names_that_look_alike_are_shown_as_python_strings():
+    msg = EmailMessage()
+    msg["To"] = Address("Ana\xa0Pérez", addr_spec="ana.perez@example.org")  # a no-break space
+    error = failure(check_header, msg, "To", ("Ana Pérez", "ana.perez@example.org"))
+    assert error.expected == "To: ('Ana Pérez', 'ana.perez@example.org')"
+    assert error.actual == "To: ('Ana\\xa0Pérez', 'ana.perez@example.org')"
+
+
+def test_a_header_with_another_value_is_said_to_be_set_to_it_not_missing(confirmation):
+    error = failure(check_header, confirmation, "To", "José Núñez <jose.nunez@example.org>")
+    assert error.hint.startswith(
+        "The To header is set, but to another value. The address is <jose.nunez@example.com> where the exercise "
+        "expects <jose.nunez@example.org>"
+    )
+    other_subject = failure(check_header, confirmation, "Subject", "Tu pedido 1002 está confirmado")
+    assert other_subject.hint.startswith("The Subject header is set, but to another value.")
+    assert "Set it with" not in error.hint and "Set it with" not in other_subject.hint
+
+
 def test_a_missing_header_fails_listing_the_headers_there(text_message):
     error = failure(check_header, text_message(), "Reply-To", "ayuda@tienda.example.com")
     assert error.summary == "The message has no Reply-To header."
     assert "From, To, Subject" in error.actual and "RFC 5322 §3.6" in error.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "stdlib", "kit"),
+    [
+        ("Reply-To", "ayuda@tienda.example.com", "msg['Reply-To'] = email.utils.formataddr((name, address))",
+         "mimekit.set_header(msg, 'Reply-To', value)"),
+        ("Date", "Thu, 05 Nov 2026 09:00:00 +0100", "msg['Date'] = email.utils.format_datetime(dt)",
+         "mimekit.add_date_and_message_id(msg)"),
+        ("Message-ID", "<pedido-1001@tienda.example.com>", "msg['Message-ID'] = email.utils.make_msgid(",
+         "mimekit.add_date_and_message_id(msg)"),
+    ],
+)
+def test_a_missing_header_hint_gives_the_standard_library_way_first(text_message, name, value, stdlib, kit):
+    hint = failure(check_header, text_message(), name, value).hint
+    assert hint.startswith(f"Add it: {stdlib}") and hint.index(stdlib) < hint.index(kit)
 
 
 def test_a_subject_added_twice_fails():
@@ -332,6 +468,57 @@ def test_a_subject_encoded_twice_gets_the_hint_for_it():
     error = failure(check_header, msg, "Subject", "Tu pedido")
     assert error.actual == "Subject: '=?utf-8?q?Tu_pedido?='"
     assert "encoded twice" in error.hint
+
+
+# --------------------------------------------------------------------------- hints: the standard library first
+
+#: Builders of mimekit, named in a hint only as ``mimekit.name``; ``msg.add_attachment`` is EmailMessage's own.
+KIT_BUILDER = re.compile(
+    r"(?<![.\w])(make_alternative|make_related|make_mixed|add_inline_image|add_attachment|set_header|"
+    r"make_text_part|make_html_part|add_date_and_message_id)\b"
+)
+
+
+def test_hints_name_a_mimekit_helper_only_as_mimekit_dot_name(mail_inbox, png_bytes):
+    image = MIMEImage(png_bytes, "png")
+    image["Content-ID"] = "<logo2@tienda.example.com>"
+    dangling = MIMEMultipart("related", _subparts=[MIMEText('<img src="cid:logo@tienda.example.com">', "html"), image])
+    twice = MIMEText("Hola", "plain", "utf-8")
+    twice["Subject"], twice["Subject"] = "Hola", "Hola"
+    failures = [failure(check, *args, **kwargs) for check, args, kwargs in one_failure_of_each_check(mail_inbox)]
+    failures += [failure(check_cids_resolve, dangling), failure(check_header, twice, "Subject", "Hola")]
+    for error in failures:
+        assert not KIT_BUILDER.search(error.hint), f"{error.check}: {error.hint}"
+
+
+@pytest.mark.parametrize(
+    ("case", "stdlib", "kit"),
+    [
+        ("html first", "MIMEMultipart('alternative') with the text/plain part attached first", "mimekit.make_alt"),
+        ("html first", "add_alternative(html, subtype='html')", "mimekit.make_alternative"),
+        ("no related", "MIMEMultipart('related') holding the text/html part first", "mimekit.make_related"),
+        ("dangling cid", "image.add_header('Content-ID', cid)", "mimekit.add_inline_image"),
+        ("no attachment", "part.add_header('Content-Disposition', 'attachment', filename=name)", "mimekit.add_attach"),
+        ("no attachment", "msg.add_attachment(data, maintype, subtype, filename=name)", "mimekit.add_attachment"),
+        ("other To", "email.utils.formataddr((name, address))", "mimekit.set_header"),
+        ("no unsubscribe", "msg['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click'", "mimekit.shop.list_"),
+    ],
+)
+def test_hints_give_the_standard_library_way_first_and_the_mimekit_helper_second(
+    confirmation, png_bytes, case, stdlib, kit
+):
+    make = {
+        "html first": lambda: (check_plain_before_html, html_then_plain()),
+        "no related": lambda: (check_cids_resolve, make_alternative("Hola", '<img src="cid:logo@tienda.example.com">')),
+        "dangling cid": lambda: (check_cids_resolve, make_related('<img src="cid:logo@tienda.example.com">')),
+        "no attachment": lambda: (check_attachment, confirmation, "factura.pdf"),
+        "other To": lambda: (check_header, confirmation, "To", "ana@example.org"),
+        "no unsubscribe": lambda: (check_one_click_unsubscribe, confirmation),
+    }
+    check, *args = make[case]()
+    hint = failure(check, *args).hint
+    assert stdlib in hint and kit in hint
+    assert hint.index(stdlib) < hint.index(kit)
 
 
 # --------------------------------------------------------------------------- headers that must not travel
@@ -484,6 +671,14 @@ def test_an_empty_inbox_fails_saying_nothing_arrived(mail_inbox):
     assert error.expected == "a message with RCPT TO:<jose.nunez@example.com> in the inbox"
 
 
+def test_an_empty_inbox_hint_is_about_the_server_the_student_started(mail_inbox):
+    hint = failure(check_delivered, mail_inbox, rcpt_tos="jose.nunez@example.com").hint
+    assert hint.startswith("Send to the embedded server itself, at its host and port: ")
+    assert "smtplib.SMTP(server.host, server.port)" in hint
+    assert "the addresses RCPT TO named: a Bcc recipient is in the envelope only" in hint
+    assert "fixtures" not in hint and "mail_server" not in hint
+
+
 def test_a_recipient_in_the_to_header_only_fails_with_the_envelope_explained(text_message, mail_session, mail_inbox):
     msg = text_message(to=["José Núñez <jose.nunez@example.com>", "ana@example.org"])
     mail_session.send(msg, rcpt_tos=["jose.nunez@example.com"])  # Ana is in To, not in RCPT TO
@@ -493,7 +688,8 @@ def test_a_recipient_in_the_to_header_only_fails_with_the_envelope_explained(tex
         "MAIL FROM:<pedidos@tienda.example.com>  RCPT TO:<jose.nunez@example.com>  Subject: 'Tu pedido nº 1001'"
     )
     assert error.hint.startswith("<ana@example.org> is in a header of a message that arrived, but not in its envelope")
-    assert "RFC 5321 §3.3" in error.hint
+    assert "RFC 5321 §3.3" in error.hint and "A Bcc recipient is in the envelope only" in error.hint
+    assert error.hint.index("sendmail(from_addr, to_addrs, msg)") < error.hint.index("mimekit's SMTPSession.send")
 
 
 def test_another_envelope_sender_fails_with_mail_from_explained(text_message, mail_session, mail_inbox):

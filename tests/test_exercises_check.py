@@ -52,6 +52,12 @@ def student_copy(tmp_path: Path, base: Path, change) -> Path:
     return path
 
 
+def points_in(path: Path) -> float:
+    """The points a notebook's check cells are worth, read from their nbgrader metadata."""
+    nb = nbformat.read(path, as_version=4)
+    return sum(cell.metadata["nbgrader"]["points"] for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade"))
+
+
 def statuses(report: CheckReport) -> dict[str, str]:
     return {result.grade_id: result.status for result in report.results}
 
@@ -63,7 +69,7 @@ def statuses(report: CheckReport) -> dict[str, str]:
 def test_every_source_notebook_passes_all_its_checks(path: Path):
     report = check_notebook(path, source=path, **LIMITS)
     assert report.results and report.passed, report.render()
-    assert report.points == report.max_points == 6
+    assert report.points == report.max_points == points_in(path)
     assert report.problem is None
 
 
@@ -72,7 +78,7 @@ def test_every_released_notebook_runs_and_reports_each_check_not_attempted(path:
     report = check_notebook(EXERCISES / "release" / path.name, source=EXERCISES / "source", **LIMITS)
     assert report.results, report.render()
     assert set(statuses(report).values()) == {NOT_ATTEMPTED}, report.render()
-    assert report.points == 0 and report.max_points == 6 and not report.passed
+    assert report.points == 0 and report.max_points == points_in(path) and not report.passed
     for result in report.results:
         assert "Write your answer in the cell `" in result.feedback
         assert "raise NotImplementedError()" in result.feedback

@@ -1,4 +1,4 @@
-"""Specification of mimekit.tree: parse a message back, draw its MIME tree, explain its kinds of node."""
+"""Specification of mimekit.tree: parse a message back, draw its MIME tree and its shape, explain its kinds of node."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from mimekit import (
     render_tree,
     set_header,
 )
-from mimekit.tree import EXPLANATIONS
+from mimekit.tree import EXPLANATIONS, render_shape, tree_shape
 
 PLAIN = "Hola José,\ntu pedido nº 1001 está confirmado.\n"
 HTML = '<p>Hola José</p><img src="cid:logo@tienda.example.com">'
@@ -180,3 +180,44 @@ def test_header_defects_are_shown_under_their_part():
     assert "! From: InvalidBase64CharactersDefect" in tree
     assert "! To: InvalidHeaderDefect" in tree
     assert "! Date: InvalidDateDefect" in tree
+
+
+# --------------------------------------------------------------------------- tree shapes
+
+SHOP_MAIL_SHAPE = (
+    "multipart/mixed(multipart/alternative(text/plain, multipart/related(text/html, image/png)), application/pdf)"
+)
+
+
+def test_render_shape_and_tree_shape_read_the_same_tree(shop_mail):
+    assert render_shape(shop_mail) == SHOP_MAIL_SHAPE
+    assert tree_shape(shop_mail) == [
+        (0, "multipart/mixed"),
+        (1, "multipart/alternative"),
+        (2, "text/plain"),
+        (2, "multipart/related"),
+        (3, "text/html"),
+        (3, "image/png"),
+        (1, "application/pdf"),
+    ]
+
+
+def test_render_shape_reads_bytes_and_captured_copies_as_the_wire_does(shop_mail, mail_session, mail_inbox):
+    assert render_shape(as_smtp_bytes(shop_mail)) == SHOP_MAIL_SHAPE
+    mail_session.send(shop_mail, rcpt_tos=["jose.nunez@example.com"])
+    assert render_shape(mail_inbox.latest()) == SHOP_MAIL_SHAPE
+
+
+def test_render_shape_of_a_forwarded_message_shows_the_message_inside():
+    forward = load_message(
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nTe reenv\xc3\xado\r\n"
+        b"--B\r\nContent-Type: message/rfc822\r\n\r\nSubject: Pedido\r\nContent-Type: text/html\r\n\r\n<p>1001</p>\r\n"
+        b"--B--\r\n"
+    )
+    assert render_shape(forward) == "multipart/mixed(text/plain, message/rfc822(text/html))"
+
+
+def test_render_shape_refuses_str_and_says_to_pass_bytes(shop_mail):
+    with pytest.raises(TypeError, match=r"render_shape\(\) takes .*text\.encode\(\)"):
+        render_shape(as_smtp_bytes(shop_mail).decode())
