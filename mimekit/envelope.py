@@ -20,7 +20,6 @@ Serialising for SMTP has two traps this module closes:
 from __future__ import annotations
 
 import copy
-import email.utils
 import io
 import re
 import secrets
@@ -29,7 +28,7 @@ from email.generator import BytesGenerator
 from email.message import Message
 
 from .errors import HeaderError, MimeStructureError
-from .headers import check_address_headers, check_headers, validate_address
+from .headers import _mailboxes, check_address_headers, check_headers, validate_address
 from .parts import MAX_LINE_OCTETS
 
 __all__ = ["Envelope", "as_smtp_bytes", "envelope_from_headers"]
@@ -89,8 +88,10 @@ def envelope_from_headers(msg: Message) -> Envelope:
 
 def _addresses(msg: Message, header: str) -> list[str]:
     values = [str(v) for v in msg.get_all(header, [])]
+    if not values:
+        return []
     addresses = []
-    for name, address in email.utils.getaddresses(values):
+    for name, address in _mailboxes(*values):  # email.utils.getaddresses(values), cached
         if address:
             addresses.append(validate_address(address, header=header))
     return addresses
@@ -121,11 +122,12 @@ def as_smtp_bytes(msg: Message) -> bytes:
     check_headers(msg)
     check_address_headers(msg)
     _check_transfer_encodings(msg)
-    for part in msg.walk():
-        if part.get_content_maintype() == "multipart" and part.get_boundary() is None:
-            # What the generator would do on first serialisation, done on msg
-            # itself so that serialising twice gives the same bytes.
-            part.set_boundary(f"{'=' * 15}{secrets.randbelow(10**19):019d}==")
+    if msg.get_content_maintype() == "multipart" and msg.get_boundary() is None:
+        # The generator gives a multipart without a boundary one as it writes it, on the part
+        # itself: the nested parts below are msg's own (the copy is shallow) and keep theirs,
+        # but the top level is the copy. So that one is set here, on msg, as the generator
+        # would; then serialising twice gives the same bytes.
+        msg.set_boundary(f"{'=' * 15}{secrets.randbelow(10**19):019d}==")
     outgoing = copy.copy(msg)  # shallow: only the top-level header list is replaced below
     del outgoing["Bcc"]
     del outgoing["Resent-Bcc"]
@@ -133,7 +135,10 @@ def as_smtp_bytes(msg: Message) -> bytes:
     policy = outgoing.policy.clone(linesep="\r\n")
     BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(outgoing)
     data = buffer.getvalue()
-    bare = _BARE_CR_OR_LF.search(data)
+    lines = data.split(b"\r\n")
+    crlf = len(lines) - 1
+    # Counting is quick; the search, which finds where, runs only when some CR or LF is not part of a CRLF.
+    bare = _BARE_CR_OR_LF.search(data) if data.count(b"\r") != crlf or data.count(b"\n") != crlf else None
     if bare:
         line_no = data.count(b"\n", 0, bare.start()) + 1
         kind = "CR" if bare.group() == b"\r" else "LF"
@@ -142,12 +147,13 @@ def as_smtp_bytes(msg: Message) -> bytes:
             "SMTP needs CRLF (RFC 5321 §2.3.8). "
             "Let the transfer encoding be chosen for you (quoted-printable or base64) instead of 8bit/binary."
         )
-    for line_no, line in enumerate(data.split(b"\r\n"), start=1):
-        if len(line) > MAX_LINE_OCTETS:
-            raise MimeStructureError(
-                f"Line {line_no} of the serialised message is {len(line)} octets long; the limit is "
-                f"{MAX_LINE_OCTETS} (RFC 5322 §2.1.1). Use quoted-printable or base64 for that part."
-            )
+    if max(map(len, lines)) > MAX_LINE_OCTETS:  # then say which line: the first one too long
+        for line_no, line in enumerate(lines, start=1):
+            if len(line) > MAX_LINE_OCTETS:
+                raise MimeStructureError(
+                    f"Line {line_no} of the serialised message is {len(line)} octets long; the limit is "
+                    f"{MAX_LINE_OCTETS} (RFC 5322 §2.1.1). Use quoted-printable or base64 for that part."
+                )
     return data
 
 
@@ -168,6 +174,9 @@ def _check_transfer_encodings(msg: Message) -> None:
             )
         if part.is_multipart():
             continue
+        cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+        if cte not in ("7bit", "8bit"):  # base64, quoted-printable (ASCII by construction), binary: nothing to check
+            continue
         payload = part.get_payload()
         if isinstance(payload, str):
             data = payload.encode("utf-8", "surrogateescape")
@@ -175,7 +184,6 @@ def _check_transfer_encodings(msg: Message) -> None:
             data = bytes(payload)
         else:
             continue
-        cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
         what = f"a {part.get_content_type()} part"
         if cte == "7bit" and (not data.isascii() or b"\x00" in data):
             raise MimeStructureError(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import email.utils
+import functools
 import re
 from collections.abc import Iterable
 from email.header import Header
@@ -57,6 +58,11 @@ AddressLike = Union[str, "tuple[str, str]"]
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 # RFC 5322 §3.6.4 msg-id, kept to the dot-atom form every generator writes: <left@right>.
 _MSG_ID = re.compile(r"<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+>")
+# An empty group such as "undisclosed-recipients:;" (RFC 5322 §3.4): a valid address header without addresses.
+_EMPTY_GROUP = re.compile(r"[^:]*:\s*;\s*")
+#: How many distinct addresses (and address header values) keep their checked answer: sending the
+#: same From, or a To that was validated when it was set, again costs a dictionary look-up.
+_ADDRESS_CACHE_SIZE = 4096
 
 
 def check_header_name(name: str) -> None:
@@ -147,10 +153,15 @@ def check_headers(msg: Message) -> None:
     is not RFC 5322 ftext raises :class:`HeaderError`. Values held as
     :class:`email.header.Header` objects are checked through their text.
     """
+    checked_names: set[str] = set()
     for part in msg.walk():
         for name, value in part.items():
-            check_header_name(name)
+            if name not in checked_names:
+                check_header_name(name)
+                checked_names.add(name)
             text = str(value)
+            if "\r" not in text and "\n" not in text:  # nearly always: nothing to unfold or refuse
+                continue
             unfolded = text.replace("\r\n ", " ").replace("\r\n\t", "\t")
             unfolded = unfolded.replace("\n ", " ").replace("\n\t", "\t")
             check_header_value(name, unfolded)
@@ -171,6 +182,10 @@ def validate_address(address: str, *, header: str = "To") -> str:
     given (not re-cased). Raises :class:`InvalidAddressError` (a
     ``ValueError``) with the reason.
 
+    The answer for an address is remembered (for the last 4,096 distinct
+    ones), so checking the same address again, such as a shop's From on
+    every message it sends, costs a dictionary look-up.
+
     >>> validate_address("jose.nunez@example.com")
     'jose.nunez@example.com'
     >>> validate_address("ana@münchen.example")
@@ -178,7 +193,7 @@ def validate_address(address: str, *, header: str = "To") -> str:
     """
     check_header_value(header, address)
     try:
-        checked = email_validator.validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        ascii_email = _checked_address(str(address))
     except email_validator.EmailNotValidError as exc:
         raise InvalidAddressError(
             f"{address!r} in the {header} header is not a valid e-mail address: {exc} "
@@ -188,8 +203,29 @@ def validate_address(address: str, *, header: str = "To") -> str:
             address=address,
         ) from exc
     if not address.isascii():
-        return checked.ascii_email or address
+        return ascii_email or address
     return address
+
+
+@functools.lru_cache(maxsize=_ADDRESS_CACHE_SIZE)
+def _checked_address(address: str) -> str | None:
+    """Validate *address* with email-validator (no DNS); return its ASCII form, or raise ``EmailNotValidError``.
+
+    A pure function of *address*, so its answers are cached; a refusal is
+    not (it raises), and is worked out again each time.
+    """
+    checked = email_validator.validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    return checked.ascii_email
+
+
+@functools.lru_cache(maxsize=_ADDRESS_CACHE_SIZE)
+def _mailboxes(*values: str) -> tuple[tuple[str, str], ...]:
+    """``email.utils.getaddresses(values)`` as a tuple: the (display name, address) pairs of header *values*.
+
+    A pure function of the header text, cached: computing the envelope and
+    checking the address headers of one message parse the same values.
+    """
+    return tuple(email.utils.getaddresses(list(values)))
 
 
 def parse_addresses(value: AddressLike | Iterable[AddressLike], *, header: str = "To") -> list[tuple[str, str]]:
@@ -387,7 +423,13 @@ def check_address_headers(msg: Message) -> None:
     Raises :class:`HeaderError` naming the header, with the fix:
     ``set_header(msg, "From", ("José Núñez", "jose.nunez@example.com"))``.
     """
-    for name in ADDRESS_HEADERS:
+    modern = _is_modern(msg)
+    present: list[str] = []  # the address headers *msg* has, in the order they first appear
+    for field in msg:  # the header names, in order
+        name = field.lower()
+        if name in ADDRESS_HEADERS and name not in present:
+            present.append(name)
+    for name in present:
         for value in msg.get_all(name, []):
             header = name.title() if name != "reply-to" else "Reply-To"
             if isinstance(value, Header):
@@ -398,16 +440,16 @@ def check_address_headers(msg: Message) -> None:
                     header=header,
                 )
             text = str(value)
-            if not _is_modern(msg) and not text.isascii():
+            if not modern and not text.isascii():
                 raise HeaderError(
                     f"The {header} header {text!r} holds raw non-ASCII text: written as it is, the "
                     "whole value becomes one encoded word and the address is lost (RFC 2047 §5(3)). "
                     f"Use set_header(msg, {header!r}, {text!r}), which encodes only the display name.",
                     header=header,
                 )
-            pairs = [(n, a) for n, a in email.utils.getaddresses([text]) if a]
-            empty_group = re.fullmatch(r"[^:]*:\s*;\s*", text) is not None  # "undisclosed-recipients:;"
-            if (not pairs and not empty_group) or any("@" not in address for _, address in pairs):
+            pairs = [(n, a) for n, a in _mailboxes(text) if a]
+            if (not pairs and _EMPTY_GROUP.fullmatch(text) is None) or any("@" not in address for _, address in pairs):
+                # (an empty group such as "undisclosed-recipients:;" has no address and is fine)
                 raise HeaderError(
                     f"The {header} header {text!r} does not parse as a list of addresses "
                     "(local-part@domain, RFC 5322 §3.4). Set it with set_header().",

@@ -14,6 +14,7 @@ What an SMTP session looks like (RFC 5321; ``->`` is the client, ``<-`` this ser
                                               250-SIZE 33554432        (data_size_limit, bytes)
                                               250-8BITMIME
                                               250-SMTPUTF8             (RFC 6531: UTF-8 addresses)
+                                              250-PIPELINING           (RFC 2920: commands sent in groups)
                                               250 HELP
     -> MAIL FROM:<shop@example.com>        <- 250 OK                                              §4.1.1.2
     -> RCPT TO:<ana@example.org>           <- 250 OK                                              §4.1.1.3
@@ -75,6 +76,7 @@ message after ``DATA`` summarised in one line::
     S: 250-SIZE 33554432
     S: 250-8BITMIME
     S: 250-SMTPUTF8
+    S: 250-PIPELINING
     S: 250 HELP
     C: mail FROM:<shop@example.com> size=200
     S: 250 OK
@@ -131,10 +133,11 @@ import mailbox
 import operator
 import os
 import socket
+import ssl
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from email.parser import BytesParser
 from typing import Any, overload
 
@@ -170,6 +173,7 @@ DEFAULT_MAX_TRANSCRIPTS = 1000  # sessions kept per server; the oldest is droppe
 _MAX_TRANSCRIPT_LINES = 5000  # lines kept per session: a runaway client cannot fill the memory
 _MAX_SHOWN_COMMAND = 1000  # characters of an over-long command line kept in its transcript line
 _MASK = "********"  # what a transcript shows instead of an AUTH secret
+_UNCOUNTED_DATA = 1 << 20  # bytes of a message kept as they arrived before they are counted (see _DataTally)
 _ENVELOPE_FOLDER = "mimekit-envelopes"  # inside the Maildir: one JSON sidecar per message
 _ENVELOPE_FORMAT = "mimekit-envelope/1"
 
@@ -280,6 +284,8 @@ class Inbox:
     def __init__(self) -> None:
         self._messages: list[CapturedMessage] = []
         self._changed = threading.Condition(threading.Lock())
+        self._version = 0  # bumped by every append and clear: what wait_for_change() waits on
+        self._wakes = 0  # bumped when a server stops, to wake wait_for_change() without a change
         # The servers that feed this inbox, named in InboxTimeout's hint.
         self._servers: weakref.WeakSet[EmbeddedServer] = weakref.WeakSet()
         # The Maildirs that persist its messages, emptied by clear().
@@ -433,6 +439,8 @@ class Inbox:
             removed = list(self._messages)
             self._messages.clear()
             stores = list(self._maildirs)
+            self._version += 1
+            self._changed.notify_all()
         if persisted:
             keys = [captured.maildir_key for captured in removed if captured.maildir_key]
             if keys:
@@ -440,9 +448,38 @@ class Inbox:
                     store.discard(keys)
         return len(removed)
 
+    @property
+    def version(self) -> int:
+        """A counter that grows by one with every message captured and every :meth:`clear`."""
+        with self._changed:
+            return self._version
+
+    def wait_for_change(self, version: int, *, timeout: float) -> int:
+        """Block until :attr:`version` differs from *version*, or *timeout* seconds pass; return it.
+
+        For code that follows the inbox as it changes (the live inbox widget):
+        read ``version``, show the messages, then wait here for the next
+        change. A stopping server also wakes the waiters, with the version
+        unchanged, so they can notice the stop at once. Raises ``ValueError``
+        when *timeout* is negative.
+        """
+        if timeout < 0:
+            raise ValueError(f"timeout must be 0 or more seconds, not {timeout!r}")
+        with self._changed:
+            wakes = self._wakes
+            self._changed.wait_for(lambda: self._version != version or self._wakes != wakes, timeout=timeout)
+            return self._version
+
+    def _wake(self) -> None:
+        """Wake every waiter without a change (the server stopped)."""
+        with self._changed:
+            self._wakes += 1
+            self._changed.notify_all()
+
     def _append(self, captured: CapturedMessage) -> None:
         with self._changed:
             self._messages.append(captured)
+            self._version += 1
             self._changed.notify_all()
 
 
@@ -469,6 +506,23 @@ class CapturingHandler:
             self._maildir = same[0] if same else _MaildirStore(maildir)
             if not same:
                 self.inbox._maildirs.append(self._maildir)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """Answer EHLO as aiosmtpd does, and advertise ``PIPELINING`` too (RFC 2920 §3).
+
+        aiosmtpd reads commands one line at a time from its buffer, so a client
+        may send ``MAIL``, every ``RCPT`` and ``DATA`` in one write and read the
+        replies afterwards, in order; it only leaves the keyword out of its
+        reply. The list becomes, for example: ``250-mimekit.localhost``,
+        ``250-SIZE 33554432``, ``250-8BITMIME``, ``250-SMTPUTF8``,
+        ``250-PIPELINING``, ``250 HELP``.
+        """
+        session.host_name = hostname  # what aiosmtpd does itself when a handler has no EHLO hook
+        if responses and not any(line[4:].upper() == "PIPELINING" for line in responses):
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Capture ``envelope`` into the inbox and return the SMTP reply ``250 OK: message captured``.
@@ -571,16 +625,23 @@ class Transcript:
         self.peer = peer
         self.started_at = started_at or datetime.datetime.now(datetime.timezone.utc)
         self.ended_at: datetime.datetime | None = None
-        self._lines: list[TranscriptLine] = []
+        # What was recorded, in order: (direction, text), where a client's command line may still be
+        # its raw bytes (ASCII, no AUTH: nothing to mask), decoded when the lines are first read.
+        self._recorded: list[tuple[str, str | bytes]] = []
+        self._lines: list[TranscriptLine] = []  # the first len(_lines) entries of _recorded, made into lines
         self._messages: list[CapturedMessage] = []
         self._lock = threading.Lock()
         self._dropped = 0
+        self._closed = threading.Event()
 
     @property
     def lines(self) -> list[TranscriptLine]:
         """A snapshot of the lines so far (a new list each call)."""
         with self._lock:
-            return list(self._lines)
+            made = self._lines
+            for direction, text in self._recorded[len(made):]:
+                made.append(TranscriptLine(direction, text if isinstance(text, str) else _command_text(text)))
+            return list(made)
 
     @property
     def messages(self) -> tuple[CapturedMessage, ...]:
@@ -610,7 +671,7 @@ class Transcript:
 
     def __repr__(self) -> str:
         with self._lock:
-            count, messages = len(self._lines), len(self._messages)
+            count, messages = len(self._recorded), len(self._messages)
         state = "open" if self.is_open else "closed"
         return (
             f"<Transcript #{self.session_id} {self.peer} {state}, {count} line{'s' if count != 1 else ''}, "
@@ -619,25 +680,44 @@ class Transcript:
 
     # -- recording (from the server's event loop thread)
 
-    def _add(self, direction: str, text: str) -> None:
+    def _add(self, direction: str, text: str | bytes) -> None:
+        """Record a line: *text* as shown, or (client lines only) raw bytes that :func:`_command_text` shows as they are."""
         with self._lock:
-            if len(self._lines) < _MAX_TRANSCRIPT_LINES or direction == "-" and text == "-- connection closed --":
-                self._lines.append(TranscriptLine(direction, text))
+            if len(self._recorded) < _MAX_TRANSCRIPT_LINES or direction == "-" and text == "-- connection closed --":
+                self._recorded.append((direction, text))
                 return
             self._dropped += 1
             if self._dropped == 1:
-                self._lines.append(
-                    TranscriptLine("-", f"-- more than {_MAX_TRANSCRIPT_LINES:,} lines: later ones are not recorded --")
+                self._recorded.append(
+                    ("-", f"-- more than {_MAX_TRANSCRIPT_LINES:,} lines: later ones are not recorded --")
                 )
 
     def _add_message(self, captured: CapturedMessage) -> None:
         with self._lock:
             self._messages.append(captured)
 
+    def wait_closed(self, timeout: float = 5.0) -> Transcript:
+        """Wait until the connection has ended and return this transcript, complete.
+
+        The server notices that a client hung up a moment after the client's
+        ``quit()`` returns (it reads the end of the stream in its own thread),
+        so read a finished session through this. *timeout* is in seconds.
+        Raises :class:`~mimekit.errors.InboxTimeout` when the client is still
+        connected after *timeout* (did it call ``quit()`` or leave its ``with``
+        block?).
+        """
+        if not self._closed.wait(timeout):
+            raise InboxTimeout(
+                f"SMTP session {self.session_id} from {self.peer} is still open after {timeout} s. "
+                "Close the client first: smtp.quit(), or leave its `with` block."
+            )
+        return self
+
     def _close(self) -> None:
         if self.ended_at is None:
             self._add("-", "-- connection closed --")
             self.ended_at = datetime.datetime.now(datetime.timezone.utc)
+            self._closed.set()
 
 
 class _TranscriptLog:
@@ -681,6 +761,11 @@ class _TranscriptLog:
             return removed
 
 
+def _command_text(line: bytes) -> str:
+    """A command line recorded as raw bytes, as a transcript shows it: without its CRLF, decoded as UTF-8."""
+    return line.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
 def _mask_auth(text: str) -> str:
     """``AUTH PLAIN <base64>`` -> ``AUTH PLAIN ********`` (the initial response of RFC 4954 §4)."""
     parts = text.split(None, 2)
@@ -692,12 +777,12 @@ def _mask_auth(text: str) -> str:
 class _TappedReader:
     """aiosmtpd's StreamReader, with every chunk it hands out also shown to ``heard``.
 
-    aiosmtpd reads command lines with ``readuntil()``, the message after DATA
-    with ``readuntil(b"\\r\\n")``, AUTH answers with ``readline()`` and the
-    rest of an over-long line with ``read()``; so tapping these four sees
-    exactly what the server consumed, in the order it consumed it. Any other
-    attribute, read or written (STARTTLS swaps ``_transport`` and clears
-    ``_buffer``), is the real reader's.
+    aiosmtpd reads command lines with ``readuntil()``, AUTH answers with
+    ``readline()`` and the rest of an over-long line with ``read()``; so
+    tapping these three sees exactly what the server consumed, in the order
+    it consumed it. The message after DATA is not read through this reader
+    (see :class:`_DataTally`). Any other attribute, read or written (STARTTLS
+    swaps ``_transport`` and clears ``_buffer``), is the real reader's.
     """
 
     __slots__ = ("_tapped_heard", "_tapped_reader")
@@ -728,15 +813,104 @@ class _TappedReader:
         setattr(self._tapped_reader, name, value)
 
 
+class _DataTally:
+    """The size of the message a client sends after ``354``, seen a socket read at a time.
+
+    A message is hundreds of lines, and aiosmtpd reads it a line at a time;
+    tapping every one of those reads cost more than capturing the message.
+    So the message is read from the plain StreamReader, and this tally sees
+    the bytes as they *arrive* instead (``add()``, one call per socket read).
+    What arrived but was not consumed yet is the reader's buffer, so
+    ``bytes received - len(buffer)`` is what the server has read so far:
+    when the tally is told the buffer's length (``consumed()``), it counts
+    the bytes consumed since the last time and forgets them.
+
+    It keeps up to 1 MiB uncounted: a message that arrives whole is not
+    counted here at all, because aiosmtpd's own copy of it says the same
+    (see :meth:`summary_of`); a larger one is counted as it goes, so the tally
+    never holds much more than the reader's own buffer. Counted are
+    ``octets`` consumed, ``lines`` ending in CRLF (a line is never split at
+    a CR: aiosmtpd reads up to each CRLF) and ``stuffed`` lines starting
+    with ``.`` (the dot that dot-stuffing added, RFC 5321 §4.5.2, undone in
+    the captured message); :attr:`ended` tells whether the lone ``.`` line
+    that ends DATA was read. Line by line, the figures would be the same.
+    """
+
+    __slots__ = ("_pending", "_pending_size", "_tail", "lines", "octets", "stuffed")
+
+    def __init__(self, unread: bytes) -> None:
+        self._pending = [unread] if unread else []  # arrived and not counted yet, in order
+        self._pending_size = len(unread)
+        # The last bytes counted (up to 5), after a CRLF: the message starts at the start of a line.
+        self._tail = b"\r\n"
+        self.octets = 0
+        self.lines = 0
+        self.stuffed = 0
+
+    def add(self, data: bytes, unread: int) -> None:
+        """*data* just arrived; *unread* is the length of the reader's buffer before it is added."""
+        if self._pending_size > _UNCOUNTED_DATA:  # a large message: count what was read so far, and forget it
+            self.consumed(unread)
+        self._pending.append(data)
+        self._pending_size += len(data)
+
+    def consumed(self, unread: int) -> None:
+        """Count every byte the server consumed, given the length of the reader's buffer."""
+        size = self._pending_size - unread
+        if size <= 0:
+            return
+        joined = b"".join(self._pending)
+        counted, rest = joined[:size], joined[size:]
+        self._pending = [rest] if rest else []
+        self._pending_size = len(rest)
+        # A CRLF, or the CRLF "." of a stuffed line, may straddle two counts: count in the window
+        # what is new (neither pattern can overlap itself, so the tail's own are subtracted).
+        window = self._tail + counted
+        self.lines += window.count(b"\r\n") - self._tail.count(b"\r\n")
+        self.stuffed += window.count(b"\r\n.") - self._tail.count(b"\r\n.")
+        self.octets += size
+        self._tail = window[-5:]
+
+    @property
+    def ended(self) -> bool:
+        """Whether the last line read is the lone ``.`` that ends DATA (a message line never is: it would be ``..``)."""
+        return self._tail.endswith(b"\r\n.\r\n")
+
+    @property
+    def counted_any(self) -> bool:
+        """Whether some of the message was counted already (only a message over 1 MiB is counted as it comes)."""
+        return self.octets > 0
+
+    @staticmethod
+    def summary_of(content: bytes) -> str:
+        """The transcript line for a whole message, from the bytes captured (dot-stuffing undone, no ``.`` line)."""
+        lines = content.count(b"\r\n")
+        return f"<message: {len(content):,} bytes, {lines:,} lines>"
+
+    def summary(self) -> str | None:
+        """The transcript line for the message read so far (call :meth:`consumed` first); ``None`` if none was read."""
+        if self.ended:  # leave out the ".\r\n" that ended DATA: 3 octets, one line, one leading dot
+            octets, lines = self.octets - 3 - (self.stuffed - 1), self.lines - 1
+            return f"<message: {octets:,} bytes, {lines:,} lines>"
+        if not self.octets:
+            return None
+        octets = self.octets - self.stuffed
+        return f"<message cut off: {octets:,} bytes, {self.lines:,} lines received>"
+
+
 class _RecordingSMTP(SMTP):
     """aiosmtpd's SMTP protocol (one instance per connection), writing a :class:`Transcript` as it goes.
 
-    Three hooks and nothing else: ``push()`` (every reply line goes through
-    it), the stream reader handed over in ``_cb_client_connected()`` (every
-    client byte the server consumes), and ``connection_made()`` /
-    ``connection_lost()`` for the TLS and end notes. What a client line means
-    follows from the last reply: after ``354`` come message lines until the
-    lone ``.``, after ``334`` one AUTH answer (masked), otherwise a command.
+    Hooks and nothing else: ``push()`` (every reply line goes through it),
+    the stream reader handed over in ``_cb_client_connected()`` (every
+    command line the server consumes), ``data_received()`` (the message
+    after ``354``, counted by a :class:`_DataTally` a socket read at a time
+    rather than a line at a time), ``_call_handler_hook()`` (the message is
+    complete: its summary line goes in before the handler runs), and
+    ``connection_made()`` / ``connection_lost()`` for the TLS and end notes.
+    What a client line means follows from the last reply: after ``354`` come
+    message lines until the lone ``.``, after ``334`` one AUTH answer
+    (masked), otherwise a command.
     """
 
     def __init__(self, handler: Any, *, transcript_log: _TranscriptLog, **kwargs: Any) -> None:
@@ -746,8 +920,9 @@ class _RecordingSMTP(SMTP):
         self._reading = "command"  # or "data" (after 354) or "auth" (after 334)
         self._partial = bytearray()  # the start of a command line not read to its end yet
         self._partial_size = 0
-        self._data_bytes = 0
-        self._data_lines = 0
+        self._stream: asyncio.StreamReader | None = None  # the real reader, read directly during DATA
+        self._tapped: _TappedReader | None = None  # the same reader, tapped: commands and AUTH answers
+        self._tally: _DataTally | None = None  # while a message is being read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         starttls = self.transport is not None and self._original_transport is not None
@@ -765,14 +940,28 @@ class _RecordingSMTP(SMTP):
         finally:
             transcript = self.transcript
             if transcript is not None and transcript.is_open:
-                if self._reading == "data" and (self._data_bytes or self._partial_size):
-                    transcript._add(
-                        "C", f"<message cut off: {self._data_bytes:,} bytes, {self._data_lines:,} lines received>"
-                    )
+                if self._tally is not None:
+                    self._end_data()
                 transcript._close()
 
+    def data_received(self, data: bytes) -> None:
+        tally, stream = self._tally, self._stream
+        if tally is not None and stream is not None:
+            tally.add(data, len(stream._buffer))  # type: ignore[attr-defined]
+        super().data_received(data)
+
     def _cb_client_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        super()._cb_client_connected(_TappedReader(reader, self._heard), writer)  # type: ignore[arg-type]
+        self._stream, self._tapped = reader, _TappedReader(reader, self._heard)
+        super()._cb_client_connected(self._tapped, writer)  # type: ignore[arg-type]
+
+    # push() and _call_handler_hook() are coroutines in aiosmtpd, always awaited where they are
+    # called. These two do their recording at once and hand back aiosmtpd's own coroutine to await:
+    # the same order of events, without a coroutine of their own on every command and reply.
+
+    def _call_handler_hook(self, command: str, *args: Any) -> Awaitable[Any]:
+        if command == "DATA" and self._tally is not None:  # the "." line is read: the message is complete
+            self._end_data(getattr(self.envelope, "original_content", None))
+        return super()._call_handler_hook(command, *args)
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         try:
@@ -783,40 +972,71 @@ class _RecordingSMTP(SMTP):
                 self.transcript._add("-", f"-- TLS handshake failed: {cause or 'no reason given'} --")
             raise
 
-    async def push(self, status: str | bytes) -> None:
+    def push(self, status: str | bytes) -> Awaitable[None]:
+        if self._tally is not None:  # a reply that ends DATA without the handler: 552, 500 (too long)
+            self._end_data()
         text = status.decode("utf-8", "replace") if isinstance(status, (bytes, bytearray)) else str(status)
         transcript = self.transcript
         if transcript is not None:
             transport = self.transport
             if transport is None or transport.is_closing():
                 transcript._add("-", f"-- not sent, the connection is closing: {text} --")
+            elif "\r\n" not in text:  # nearly every reply: one line
+                transcript._add("S", text)
             else:
                 for line in text.split("\r\n"):
                     transcript._add("S", line)
         if text.startswith("354"):
-            self._reading, self._data_bytes, self._data_lines = "data", 0, 0
+            self._start_data()
         elif text.startswith("334"):
             self._reading = "auth"
-        await super().push(status)
+        return super().push(status)
+
+    def _start_data(self) -> None:
+        """After ``354``: read the message from the real reader, counted by a tally instead of line by line."""
+        stream = self._stream
+        if stream is None:
+            return
+        self._reading = "data"
+        self._tally = _DataTally(bytes(stream._buffer))  # type: ignore[attr-defined]
+        self._reader = stream
+
+    def _end_data(self, content: bytes | None = None) -> None:
+        """The message was read to its ``.`` line, or cut off: record its summary, tap commands again.
+
+        *content* is the whole message as aiosmtpd captured it, when it did.
+        """
+        tally, stream = self._tally, self._stream
+        self._tally = None
+        self._reading = "command"
+        if self._tapped is not None:
+            self._reader = self._tapped
+        if tally is None or stream is None:
+            return
+        if isinstance(content, bytes) and not tally.counted_any:
+            summary: str | None = tally.summary_of(content)
+        else:
+            tally.consumed(len(stream._buffer))  # type: ignore[attr-defined]
+            summary = tally.summary()
+        if summary is not None and self.transcript is not None:
+            self.transcript._add("C", summary)
 
     def _heard(self, data: bytes) -> None:
-        """Record ``data``, the next bytes the server read from the client."""
+        """Record ``data``, the next bytes of a command line (or AUTH answer) the server read from the client."""
         transcript = self.transcript
         if transcript is None or not data:
             return
-        if self._reading == "data":
-            if not self._partial_size and data == b".\r\n":
-                transcript._add("C", f"<message: {self._data_bytes:,} bytes, {self._data_lines:,} lines>")
-                self._reading = "command"
-                return
-            if not self._partial_size and data.startswith(b"."):
-                self._data_bytes -= 1  # dot-stuffing (RFC 5321 §4.5.2) is undone in the message
-            self._data_bytes += len(data)
-            if data.endswith(b"\r\n"):
-                self._data_lines += 1
-                self._partial_size = 0
-            else:
-                self._partial_size += len(data)
+        if (
+            not self._partial_size
+            and self._reading == "command"
+            and len(data) <= _MAX_SHOWN_COMMAND
+            and data.endswith(b"\n")
+            and data.isascii()
+            and b"AUTH" not in data.upper()
+        ):
+            # The usual line (MAIL, RCPT, DATA ...): read whole, short, nothing to mask. Kept as it
+            # came, decoded only if the transcript is read (what _command_text does, the same text).
+            transcript._add("C", data)
             return
         if len(self._partial) < _MAX_SHOWN_COMMAND * 4:
             self._partial += data[: _MAX_SHOWN_COMMAND * 4]
@@ -1056,10 +1276,19 @@ def _quiet_aiosmtpd_logging() -> None:
 
 
 class _DropLoginDataWarning(logging.Filter):
-    """aiosmtpd 1.4 warns about its own deprecated ``Session.login_data`` on every successful AUTH."""
+    """Two aiosmtpd 1.4 log records that only add noise to a lesson.
+
+    - the warning about its own deprecated ``Session.login_data``, on every successful AUTH;
+    - the traceback of a TLS handshake the client refused (a certificate it does not
+      trust): the session's transcript already ends with ``-- TLS handshake failed … --``,
+      and the client gets its own ``SSLCertVerificationError``.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Session.login_data is deprecated")
+        if str(record.msg).startswith("Session.login_data is deprecated"):
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, ssl.SSLError) or isinstance(getattr(error, "__cause__", None), ssl.SSLError))
 
 
 # One lock for every start and stop: it keeps the name registry consistent and
@@ -1407,6 +1636,7 @@ class EmbeddedServer:
                     pass
             controller.stop(no_assert=True)
             controller.close_socket()
+        self.inbox._wake()  # whoever waits on the inbox (the live inbox view) sees the stop at once
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()

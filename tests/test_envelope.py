@@ -172,6 +172,34 @@ def test_serialising_twice_gives_the_same_bytes(png_bytes):
     assert as_smtp_bytes(msg) == as_smtp_bytes(msg)
 
 
+def test_the_first_serialisation_fixes_every_multipart_boundary_on_the_message_itself(png_bytes):
+    msg = make_mixed(make_alternative("Hola", "<p>Hola</p>"))  # a multipart inside a multipart
+    set_header(msg, "From", "pedidos@tienda.example.com")
+    set_header(msg, "To", "jose.nunez@example.com")
+    add_attachment(msg, png_bytes, filename="logo.png")
+    multiparts = [part for part in msg.walk() if part.get_content_maintype() == "multipart"]
+    assert [part.get_boundary() for part in multiparts] == [None, None]
+    raw = as_smtp_bytes(msg)
+    boundaries = [part.get_boundary() for part in multiparts]
+    assert all(boundaries) and len(set(boundaries)) == 2
+    for boundary in boundaries:
+        assert f"\r\n--{boundary}--\r\n".encode() in raw
+    assert as_smtp_bytes(msg) == raw
+
+
+def test_a_modern_message_with_nested_multiparts_serialises_to_the_same_bytes_twice(png_bytes):
+    msg = EmailMessage()
+    msg["From"] = "pedidos@tienda.example.com"
+    msg["To"] = "jose.nunez@example.com"
+    msg.set_content("Hola")
+    msg.add_alternative("<p>Hola</p>", subtype="html")
+    msg.get_payload()[1].add_related(png_bytes, "image", "png", cid="<logo@tienda.example.com>")
+    msg.add_attachment(png_bytes, "image", "png", filename="logo.png")  # mixed > alternative > related
+    raw = as_smtp_bytes(msg)
+    assert as_smtp_bytes(msg) == raw
+    assert all(part.get_boundary() for part in msg.walk() if part.get_content_maintype() == "multipart")
+
+
 def test_header_block_ends_with_an_empty_line_before_the_body():
     raw = as_smtp_bytes(legacy_with_bcc("Hola"))
     headers, body = raw.split(b"\r\n\r\n", 1)

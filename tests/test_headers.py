@@ -389,6 +389,17 @@ def test_check_headers_looks_into_every_part():
     assert info.value.header == "X-Note"
 
 
+def test_every_value_of_every_address_header_is_checked_before_sending():
+    msg = legacy_message()
+    msg["From"] = "pedidos@tienda.example.com"
+    msg["To"] = "ana@example.org"
+    msg["Cc"] = "elena@example.net"
+    msg["cc"] = "José Núñez <jose.nunez@example.com>"  # a second Cc, assigned as one raw non-ASCII str
+    with pytest.raises(HeaderError) as info:
+        as_smtp_bytes(msg)
+    assert info.value.header == "Cc" and "José Núñez" in str(info.value)
+
+
 def test_folded_header_values_of_a_parsed_message_are_not_injections(text_message, assert_valid_wire):
     long_subject = "Confirmación de tu pedido " * 8
     raw = as_smtp_bytes(text_message(subject=long_subject))
@@ -428,6 +439,18 @@ def test_invalid_address_in_a_name_address_pair_is_refused(address):
 
 def test_validate_address_returns_a_valid_address_as_given():
     assert validate_address("Jose.Nunez@Example.COM") == "Jose.Nunez@Example.COM"
+
+
+def test_validate_address_gives_the_same_answer_every_time_it_is_asked():
+    # Answers are remembered; each call still returns its own input, and refusals are worked out again
+    # (so each one names the header of its own call).
+    for _ in range(3):
+        assert validate_address("ana@münchen.example") == "ana@xn--mnchen-3ya.example"
+        assert validate_address("Jose.Nunez@Example.COM") == "Jose.Nunez@Example.COM"
+    for header in ("To", "Cc", "Reply-To"):
+        with pytest.raises(InvalidAddressError) as info:
+            validate_address("jose.nunez@localhost", header=header)
+        assert info.value.header == header and f"in the {header} header" in str(info.value)
 
 
 def test_validate_address_refuses_a_line_break_before_checking_syntax():

@@ -551,3 +551,62 @@ def test_public_names_are_exported_in_sorted_order():
     assert mimekit.server.__all__ == sorted(mimekit.server.__all__)
     for name in mimekit.server.__all__:
         assert getattr(mimekit.server, name).__doc__
+
+
+# --------------------------------------------------------------------------- PIPELINING (RFC 2920)
+
+
+def test_ehlo_advertises_pipelining_and_a_pipelined_transaction_gets_its_replies_in_order(server):
+    with smtplib.SMTP(server.host, server.port, local_hostname="laptop.example.com", timeout=5) as client:
+        client.ehlo()
+        assert client.has_extn("pipelining")
+    raw = build_message()
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        reader = sock.makefile("rb")
+
+        def reply() -> bytes:
+            lines = [reader.readline()]
+            while lines[-1][3:4] == b"-":
+                lines.append(reader.readline())
+            return b"".join(lines)
+
+        assert reply().startswith(b"220 ")
+        sock.sendall(b"EHLO laptop.example.com\r\n")
+        assert b"250-PIPELINING\r\n" in reply()
+        # One write: MAIL, two RCPT and DATA (RFC 2920 §3.1: DATA ends the group).
+        sock.sendall(
+            f"MAIL FROM:<{SHOP}>\r\nRCPT TO:<{ANA}>\r\nRCPT TO:<audit@example.net>\r\nDATA\r\n".encode()
+        )
+        codes = [reply()[:3] for _ in range(4)]
+        assert codes == [b"250", b"250", b"250", b"354"]
+        sock.sendall(raw + b"\r\n.\r\nQUIT\r\n")
+        assert reply().startswith(b"250 ")
+        assert reply().startswith(b"221 ")
+    [captured] = server.inbox.wait_for(1)
+    assert list(captured.rcpt_tos) == [ANA, "audit@example.net"]
+    assert captured.raw.rstrip(b"\r\n") == raw.rstrip(b"\r\n")
+
+
+# --------------------------------------------------------------------------- following the inbox
+
+
+def test_wait_for_change_wakes_on_a_new_message_on_clear_and_on_stop():
+    with EmbeddedServer() as srv:
+        version = srv.inbox.version
+        assert srv.inbox.wait_for_change(version, timeout=0) == version  # nothing changed: returns at once
+        send(srv, build_message())
+        after_send = srv.inbox.wait_for_change(version, timeout=5)
+        assert after_send > version and len(srv.inbox) == 1
+        srv.inbox.clear()
+        assert srv.inbox.wait_for_change(after_send, timeout=5) > after_send
+        woke = threading.Event()
+        waiter = threading.Thread(target=lambda: (srv.inbox.wait_for_change(srv.inbox.version, timeout=30), woke.set()))
+        waiter.start()
+        deadline = time.monotonic() + 5
+        while not srv.inbox._changed._waiters and time.monotonic() < deadline:  # until it is blocked inside
+            time.sleep(0.01)
+    # Leaving the with block stopped the server, which wakes the waiter long before its 30 s.
+    waiter.join(timeout=5)
+    assert woke.is_set()
+    with pytest.raises(ValueError, match="timeout"):
+        srv.inbox.wait_for_change(0, timeout=-1)

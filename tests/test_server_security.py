@@ -117,3 +117,14 @@ def test_smtp_target_for_a_server_follows_its_tls_mode(tls, scheme):
     with EmbeddedServer(tls=tls) as server:
         target = SMTPTarget.for_server(server)
         assert (target.scheme, target.host, target.port) == (scheme, server.host, server.port)
+
+
+def test_a_refused_certificate_is_in_the_transcript_and_leaves_no_traceback_in_the_log(caplog):
+    with EmbeddedServer(tls="starttls") as server:
+        with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                client.starttls(context=ssl.create_default_context())  # the lesson CA is not in the system store
+        [transcript] = server.transcripts
+        lines = [str(line) for line in transcript.wait_closed().lines]
+    assert any("TLS handshake failed" in line for line in lines), lines
+    assert "SMTP session exception" not in caplog.text and "Traceback" not in caplog.text

@@ -6,10 +6,10 @@ import base64
 import smtplib
 import socket
 import ssl
-import threading
 
 import pytest
 
+from mimekit.errors import InboxTimeout
 from mimekit.server import EmbeddedServer, Transcript, TranscriptLine
 
 SHOP = "shop@example.com"
@@ -31,18 +31,7 @@ def texts(transcript: Transcript) -> list[str]:
 
 def only_session(server: EmbeddedServer) -> Transcript:
     [transcript] = server.transcripts
-    wait_closed(transcript)
-    return transcript
-
-
-def wait_closed(transcript: Transcript, timeout: float = 5.0) -> None:
-    """The server notices the end of a connection a moment after the client closed it."""
-    done = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if not transcript.is_open:
-            return
-        done.wait(0.01)
-    raise AssertionError(f"session still open after {timeout} s: {transcript!r}")
+    return transcript.wait_closed()
 
 
 def recv_reply(sock: socket.socket) -> bytes:
@@ -70,6 +59,7 @@ def test_plain_session_records_every_command_and_reply_in_order():
         "S: 250-SIZE 33554432",
         "S: 250-8BITMIME",
         "S: 250-SMTPUTF8",
+        "S: 250-PIPELINING",
         "S: 250 HELP",
         f"C: mail FROM:<{SHOP}> size={len(wire())}",
         "S: 250 OK",
@@ -116,17 +106,94 @@ def test_message_summary_counts_the_bytes_after_dot_unstuffing_like_captured_raw
     assert not any("two dots" in line for line in texts(transcript))
 
 
+def dot_stuffed(content: bytes) -> bytes:
+    """*content* as a client sends it after DATA: a line starting with "." gets another (RFC 5321 §4.5.2)."""
+    return b"".join(b"." + line if line.startswith(b".") else line for line in content.splitlines(keepends=True))
+
+
+def test_message_sent_a_byte_at_a_time_is_summarised_as_if_sent_whole():
+    # The server counts the message as it arrives, a socket read at a time: a CRLF, a stuffed dot or the
+    # final "." split between two reads must count as in one piece.
+    content = wire(body=b".first\r\n..second\r\n\r\n.\r\nlast\r\n")
+    with EmbeddedServer() as server:
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            recv_reply(sock)
+            for command in (b"EHLO bytes.example.com", f"MAIL FROM:<{SHOP}>".encode(), f"RCPT TO:<{ANA}>".encode()):
+                sock.sendall(command + b"\r\n")
+                recv_reply(sock)
+            sock.sendall(b"DATA\r\n")
+            assert recv_reply(sock).startswith(b"354")
+            for byte in dot_stuffed(content) + b".\r\n":
+                sock.sendall(bytes([byte]))
+            assert recv_reply(sock).startswith(b"250")
+            sock.sendall(b"QUIT\r\n")
+            recv_reply(sock)
+        transcript = only_session(server)
+        captured = server.inbox.latest()
+    assert captured.raw == content
+    lines = texts(transcript)
+    crlf_lines = content.count(b"\r\n")
+    summary = f"C: <message: {len(content):,} bytes, {crlf_lines:,} lines>"
+    assert lines[lines.index("S: 354 End data with <CR><LF>.<CR><LF>") + 1 :] == [
+        summary,
+        "S: 250 OK: message captured",
+        "C: QUIT",
+        "S: 221 Bye",
+        "-- connection closed --",
+    ]
+
+
+def test_message_over_a_mebibyte_is_summarised_like_a_small_one():
+    # (The server counts a large message as it arrives instead of after it: the same figures.)
+    content = wire(body=(b".a line that smtplib dot-stuffs " + b"x" * 60 + b"\r\n") * 15_000)
+    assert len(content) > 1_300_000
+    with EmbeddedServer() as server:
+        with smtplib.SMTP(server.host, server.port, timeout=10) as client:
+            client.sendmail(SHOP, [ANA], content)
+        transcript = only_session(server)
+        captured = server.inbox.latest()
+    assert captured.raw == content
+    crlf_lines = content.count(b"\r\n")
+    assert f"C: <message: {len(content):,} bytes, {crlf_lines:,} lines>" in texts(transcript)
+
+
 def test_message_over_the_size_limit_is_summarised_and_its_552_recorded():
+    content = wire(body=b"x" * 300 + b"\r\n")
     with EmbeddedServer(data_size_limit=100) as server:
         with smtplib.SMTP(server.host, server.port, timeout=5) as client:
             client.ehlo()
             client.mail(SHOP)
             client.rcpt(ANA)
-            code, _ = client.data(wire(body=b"x" * 300 + b"\r\n"))
+            code, _ = client.data(content)
             assert code == 552
+            assert client.noop()[0] == 250  # the session goes on
         lines = texts(only_session(server))
-    assert any(line.startswith("C: <message: ") for line in lines)
-    assert "S: 552 Error: Too much mail data" in lines
+    at = lines.index("S: 552 Error: Too much mail data")
+    assert lines[at - 1] == f"C: <message: {len(content):,} bytes, 7 lines>"
+    assert lines[at + 1 : at + 3] == ["C: noop", "S: 250 OK"]
+
+
+def test_message_with_a_line_over_1000_octets_is_summarised_and_its_500_recorded():
+    content = b"Subject: too long\r\n\r\n" + b"y" * 5000 + b"\r\n.short\r\n"
+    with EmbeddedServer() as server:
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:
+            recv_reply(sock)
+            for command in (b"EHLO long.example.com", f"MAIL FROM:<{SHOP}>".encode(), f"RCPT TO:<{ANA}>".encode()):
+                sock.sendall(command + b"\r\n")
+                recv_reply(sock)
+            sock.sendall(b"DATA\r\n")
+            recv_reply(sock)
+            sock.sendall(dot_stuffed(content) + b".\r\nNOOP\r\n")  # RFC 5321 §4.5.3.1.6: 1,000 octets a line
+            replies = b""
+            while b"250 " not in replies:
+                replies += sock.recv(4096)
+            assert replies.startswith(b"500 ")
+        lines = texts(only_session(server))
+        assert len(server.inbox) == 0
+    at = lines.index("S: 500 Line too long (see RFC5321 4.5.3.1.6)")
+    assert lines[at - 1] == f"C: <message: {len(content):,} bytes, 4 lines>"
+    assert lines[at + 1 : at + 3] == ["C: NOOP", "S: 250 OK"]
 
 
 def test_pipelined_commands_are_recorded_one_by_one_each_followed_by_its_reply():
@@ -188,7 +255,7 @@ def test_non_utf8_client_bytes_are_shown_with_replacement_characters():
             sock.sendall(b"NOOP caf\xe9\r\n")
             recv_reply(sock)
         transcript = server.transcripts[0]
-        wait_closed(transcript)
+        transcript.wait_closed()
     assert "C: NOOP caf\ufffd" in texts(transcript)
 
 
@@ -361,7 +428,7 @@ def test_a_session_in_progress_can_be_read_as_a_snapshot_from_another_thread():
             assert transcript.is_open and "open" in repr(transcript)
             client.noop()
             assert len(transcript.lines) == len(snapshot) + 2
-        wait_closed(transcript)
+        transcript.wait_closed()
     assert snapshot[-1] == TranscriptLine("S", "250 HELP")
 
 
@@ -383,3 +450,14 @@ def test_a_dropped_connection_during_data_notes_the_reply_that_was_never_sent():
 def test_bad_max_transcripts_is_refused(kwargs, error):
     with pytest.raises(error, match="max_transcripts"):
         EmbeddedServer(**kwargs)
+
+
+def test_wait_closed_returns_the_finished_transcript_and_times_out_while_the_client_stays():
+    with EmbeddedServer() as server:
+        client = smtplib.SMTP(server.host, server.port, local_hostname="laptop.example.com", timeout=5)
+        [transcript] = server.transcripts
+        with pytest.raises(InboxTimeout, match=r"still open after 0.05 s.*smtp.quit\(\)"):
+            transcript.wait_closed(0.05)
+        client.quit()
+        assert transcript.wait_closed() is transcript
+        assert not transcript.is_open and str(transcript.lines[-1]) == "-- connection closed --"
