@@ -17,6 +17,12 @@ JupyterLab it is an interactive tree: click a part and the panes beside it show
 Parts are numbered in ``msg.walk()`` order: ``#0`` is the message itself,
 then depth first, the order :func:`mimekit.tree.render_tree` draws them in.
 
+Sizes are decoded sizes in bytes. A text part read back from the wire (a
+capture, raw bytes, an ``.eml`` file) still has the CRLF line ends it
+travelled with (RFC 5322 §2.1), so it is one byte per line longer than the
+same part built in Python, whose lines end in LF; the panes say so where it
+applies.
+
 Where widgets do not run (a static notebook viewer, nbval, a terminal) the
 same explorer shows as HTML (the tree as nested lists, each part folded in a
 ``<details>``) or as the text of :func:`~mimekit.tree.render_tree`.
@@ -28,13 +34,14 @@ CSS classes of the interactive explorer, for browser tests and custom styling
 ``mimekit-explorer``             the whole explorer (also on the static HTML)
 ``mimekit-explorer-title``       Subject, From and To of the message
 ``mimekit-tree``                 the tree of parts
-``mimekit-part``                 the button of each part; click it to select the part
+``mimekit-part``                 the button of each part (number, MIME type, file name); click it to select the part
 ``mimekit-part-N``               the button of part N (``mimekit-part-0`` is the message)
 ``mimekit-part-selected``        the button of the selected part
 ``mimekit-part-toggle``          the button that folds or unfolds a multipart's children
 ``mimekit-part-children``        the box holding a multipart's children
 ``mimekit-part-details``         the panes of the selected part, below
 ``mimekit-part-summary``         its tree line: type, charset, encoding, file name, size
+``mimekit-part-size-note``       why a size read back from the wire counts CRLF line ends
 ``mimekit-part-explanation``     what this kind of part is for
 ``mimekit-part-headers``         its headers, decoded, as a table
 ``mimekit-part-tabs``            the tabs "Content" and "Source (as sent)"
@@ -70,7 +77,7 @@ from .preview import (
 from .server import CapturedMessage
 from .tree import _decoded_size, _defects, _describe, _describe_defect, explain, render_tree
 
-__all__ = ["CTE_NOTES", "HEX_HEAD_BYTES", "MessageExplorer", "PartNode", "explore", "hex_head"]
+__all__ = ["CRLF_SIZE_NOTE", "CTE_NOTES", "HEX_HEAD_BYTES", "MessageExplorer", "PartNode", "explore", "hex_head"]
 
 #: Bytes shown in hex for a binary part that is not an image.
 HEX_HEAD_BYTES = 256
@@ -96,6 +103,13 @@ CTE_NOTES: dict[str, str] = {
     "base64": "base64: every 3 bytes become 4 ASCII characters, in lines of 76 (RFC 2045 §6.8).",
 }
 _NO_CTE_NOTE = "No Content-Transfer-Encoding header: the body is 7bit, short lines of ASCII (RFC 2045 §6.1)."
+#: Said beside the sizes of a part whose decoded text has CRLF line ends (read back from the wire).
+CRLF_SIZE_NOTE = (
+    "Sizes count the CRLF line ends the message travelled with (RFC 5322 §2.1): each line of text is one byte "
+    "longer here than in the same message built in Python, whose lines end in LF."
+)
+#: Wrap long values (Message-ID, boundary, Content-ID) anywhere rather than run past the pane's edge.
+_WRAP = "overflow-wrap:anywhere"
 _MULTIPART_CTE_NOTE = (
     "A multipart has no encoding of its own: each part carries its own, and the container itself may only "
     "be 7bit, 8bit or binary (RFC 2045 §6.4). Between the parts come the boundary lines, --boundary, and "
@@ -165,13 +179,30 @@ class PartNode:
 
     @property
     def label(self) -> str:
-        """A short line for the tree: number, MIME type, file name, decoded size."""
+        """A short line for lists of parts: number, MIME type, file name, decoded size.
+
+        The tree's buttons show it without the size (see :attr:`button_text`);
+        the size is in the summary beside them.
+        """
         bits = [self.content_type]
         if self.filename:
             bits.append(f'"{self.filename}"')
         if not self.part.is_multipart():
             bits.append(f"{self.size:,} bytes")
         return f"#{self.index} " + " · ".join(bits)
+
+    @property
+    def button_text(self) -> str:
+        """What the part's button in the tree says: number, MIME type, file name (the size is in the summary)."""
+        name = f' · "{self.filename}"' if self.filename else ""
+        return f"#{self.index} {self.content_type}{name}"
+
+    @property
+    def counts_crlf(self) -> bool:
+        """Whether the decoded size counts CRLF line ends: a leaf whose decoded bytes hold CRLF (see the module)."""
+        if self.part.is_multipart() or self.part.get_content_maintype() != "text":
+            return False
+        return b"\r\n" in (self.decoded() or b"")
 
     def decoded(self) -> bytes | None:
         """The body with its transfer encoding undone, in bytes; ``None`` for a multipart or message/rfc822."""
@@ -246,12 +277,20 @@ class MessageExplorer:
     # -- what the panes show, as HTML (shared by the widget and the static view)
 
     def summary_html(self, index: int | None = None) -> str:
-        """The part's tree line and the parser's defects, as HTML."""
+        """The part's tree line, the parser's defects and, where it applies, :data:`CRLF_SIZE_NOTE`, as HTML."""
         node = self._node(index)
         defects = "".join(f"<li>! {_html.escape(d)}</li>" for d in node.defects)
+        sized = [node] + [self.parts[i] for i in node.children]  # the sizes this part's panes show
+        note = ""
+        if any(shown.counts_crlf for shown in sized):
+            note = (
+                '<p class="mimekit-part-size-note" style="font-size:90%;color:#555">'
+                f"{_html.escape(CRLF_SIZE_NOTE)}</p>"
+            )
         return (
-            f"<p><b>#{node.index}</b> <code>{_html.escape(node.summary)}</code></p>"
+            f'<p style="{_WRAP}"><b>#{node.index}</b> <code>{_html.escape(node.summary)}</code></p>'
             + (f'<ul style="color:#a00">{defects}</ul>' if defects else "")
+            + note
         )
 
     def explanation_html(self, index: int | None = None) -> str:
@@ -260,7 +299,7 @@ class MessageExplorer:
         return f"<p><b>{_html.escape(node.content_type)}</b>: {_html.escape(node.explanation)}</p>"
 
     def headers_html(self, index: int | None = None) -> str:
-        """The part's headers, decoded, as an HTML table."""
+        """The part's headers, decoded, as an HTML table; long values (a Message-ID) wrap anywhere."""
         node = self._node(index)
         if not node.headers:
             return (
@@ -269,7 +308,7 @@ class MessageExplorer:
             )
         rows = "".join(
             f'<tr><th style="text-align:left;vertical-align:top;padding-right:1em;white-space:nowrap">'
-            f"{_html.escape(name)}</th><td>{_html.escape(value)}</td></tr>"
+            f'{_html.escape(name)}</th><td style="{_WRAP}">{_html.escape(value)}</td></tr>'
             for name, value in node.headers
         )
         return f"<table>{rows}</table>"
@@ -390,8 +429,9 @@ class MessageExplorer:
                 + _pre(node.part.preamble or "")
             )
         count = len(node.children)
+        parts = "part" if count == 1 else "parts"
         return (
-            f"<p>A container of {count} part{'s' if count != 1 else ''}{said}; select one in the tree:</p>"
+            f'<p style="{_WRAP}">A container of {count} {parts}{said}; select one in the tree:</p>'
             f"<ol start=\"0\" style=\"list-style:none;padding-left:0\">{children}</ol>{preamble}"
         )
 
@@ -399,7 +439,7 @@ class MessageExplorer:
         inner = node.part.get_payload()[0]
         rows = "".join(
             f'<tr><th style="text-align:left;padding-right:1em">{name}</th>'
-            f"<td>{_html.escape(_header_text(inner, name))}</td></tr>"
+            f'<td style="{_WRAP}">{_html.escape(_header_text(inner, name))}</td></tr>'
             for name in ("From", "To", "Subject", "Date")
             if name in inner
         )
@@ -477,7 +517,7 @@ class MessageExplorer:
 
         def row(node: PartNode) -> Any:
             button = widgets.Button(
-                description=node.label,
+                description=node.button_text,
                 tooltip=node.summary,
                 layout=widgets.Layout(width="auto", max_width="100%"),
             )
@@ -508,8 +548,10 @@ class MessageExplorer:
             toggle.observe(folded, names="value")
             return widgets.VBox([widgets.HBox([toggle, button]), children])
 
+        # As wide as its buttons (at least 280 px), so the labels are not cut; half the width at most.
         tree = widgets.VBox(
-            [row(self.parts[0])], layout=widgets.Layout(flex="0 0 auto", max_width="45%", overflow="auto")
+            [row(self.parts[0])],
+            layout=widgets.Layout(flex="0 0 auto", min_width="280px", max_width="50%", overflow="auto"),
         )
         tree.add_class("mimekit-tree")
 
@@ -526,7 +568,7 @@ class MessageExplorer:
             layout=widgets.Layout(flex="1 1 auto", min_width="0", padding="0 0 0 1em"),
         )
         details.add_class("mimekit-part-details")
-        title = widgets.HTML(f"<b>{_html.escape(self.title)}</b>")
+        title = widgets.HTML(_in_pane(f"<b>{_html.escape(self.title)}</b>"))
         title.add_class("mimekit-explorer-title")
         root = widgets.VBox([title, widgets.HBox([tree, details])])
         root.add_class("mimekit-explorer")
@@ -541,11 +583,11 @@ class MessageExplorer:
                 button.add_class("mimekit-part-selected")
             else:
                 button.remove_class("mimekit-part-selected")
-        self._panes["summary"].value = self.summary_html(index)
-        self._panes["explanation"].value = self.explanation_html(index)
-        self._panes["headers"].value = self.headers_html(index)
-        self._panes["content"].value = self.content_html(index)
-        self._panes["source"].value = self.source_html(index)
+        self._panes["summary"].value = _in_pane(self.summary_html(index))
+        self._panes["explanation"].value = _in_pane(self.explanation_html(index))
+        self._panes["headers"].value = _in_pane(self.headers_html(index))
+        self._panes["content"].value = _in_pane(self.content_html(index))
+        self._panes["source"].value = _in_pane(self.source_html(index))
 
     def close(self) -> None:
         """Close the widget and every widget inside it (frees them in the kernel); the data stays usable."""
@@ -627,6 +669,11 @@ def _fix_boundaries(message: Message) -> None:
         email.generator.BytesGenerator(io.BytesIO(), mangle_from_=False).flatten(message)
     except Exception:  # sources will say why when shown
         pass
+
+
+def _in_pane(html: str) -> str:
+    """*html* at the line height of body text: an ipywidgets HTML pane sets that of a widget row (28 px)."""
+    return f'<div style="line-height:1.45">{html}</div>'
 
 
 def _pre(text: str, *, limit: int = _SHOWN_CHARS) -> str:

@@ -2,7 +2,9 @@
 
 :func:`inbox_view` shows ``server.inbox`` as a mail client shows a folder: one
 row per captured message (time received, From, To, Subject, size in bytes),
-oldest first and numbered as ``server.inbox[n]`` numbers them. Click a row
+oldest first and numbered as ``server.inbox[n]`` numbers them. Like a mail
+client, the table shows the display names of From and To (``José Núñez``);
+hover over one for the whole header with the addresses. Click a row
 (or call :meth:`InboxView.select`) and below the table you get
 
 * the SMTP envelope (``MAIL FROM`` / ``RCPT TO``, RFC 5321 §3.3), which can
@@ -12,9 +14,10 @@ oldest first and numbered as ``server.inbox[n]`` numbers them. Click a row
 * its attachments, each with a download link.
 
 The table keeps itself up to date without blocking the notebook: a background
-thread wakes up as soon as a message arrives (it waits on the inbox, see
-:meth:`~mimekit.server.Inbox.wait_for`) and at least every ``interval``
-seconds to notice a cleared inbox or a stopped server. It stops when the
+thread waits on the inbox (:meth:`~mimekit.server.Inbox.wait_for_change`) and
+redraws as soon as a message arrives or the inbox is cleared; a stopping
+server wakes it too, and it also looks every ``interval`` seconds whether its
+widget was closed. It stops when the
 server stops, when you call :meth:`InboxView.close`, or when a newer view of
 the same inbox replaces it, so rerunning a cell never piles up threads: each
 inbox has at most one live view.
@@ -34,7 +37,7 @@ CSS classes of the interactive view, for browser tests and custom styling
 ``mimekit-inbox-row``           the button that opens a message (first cell of its row)
 ``mimekit-inbox-row-N``         the button that opens message N
 ``mimekit-inbox-row-selected``  the button of the open message
-``mimekit-inbox-cell``          the other cells: time, From, To, Subject, size
+``mimekit-inbox-cell``          the other cells: time, From, To, Subject, size (the full value as tooltip)
 ``mimekit-inbox-message``       the open message, below the table
 ``mimekit-inbox-envelope``      its envelope and reception details
 ``mimekit-inbox-tabs``          the tabs "Parts", "Raw source", "Attachments"
@@ -51,8 +54,9 @@ import html as _html
 import threading
 from typing import Any
 
-from .errors import InboxTimeout
-from .explorer import MessageExplorer, _close_tree, _download_name, _pre, explore
+from .errors import MimekitError
+from .explorer import _WRAP, MessageExplorer, _close_tree, _download_name, _in_pane, _pre, explore
+from .headers import parse_addresses
 from .preview import _header_text, _require_widgets, _widget_bundle
 from .server import CapturedMessage, EmbeddedServer, Inbox, running_servers
 
@@ -71,8 +75,9 @@ class InboxView:
 
     ``inbox`` is the inbox shown, ``server`` the :class:`~mimekit.server.EmbeddedServer`
     that fills it (``None`` when the view was made from an inbox alone).
-    ``interval`` is in seconds: how often, at most, the view checks for a
-    cleared inbox or a stopped server (new mail is shown at once).
+    ``interval`` is in seconds: how often, at most, the view checks whether
+    its widget was closed (new mail, a cleared inbox and a stopped server are
+    shown at once).
     ``max_rows`` is how many of the newest messages the table shows.
 
     The live updater starts when the view is first displayed (or its
@@ -268,13 +273,12 @@ class InboxView:
     def _run(self) -> None:
         stop = self._stop
         try:
+            version = self.inbox.version
             while not stop.is_set():
-                seen = len(self.inbox)
-                try:
-                    self.inbox.wait_for(seen + 1, timeout=self.interval)
+                now = self.inbox.wait_for_change(version, timeout=self.interval)
+                changed, version = now != version, now
+                if changed:
                     stop.wait(_BURST_WAIT)  # let a burst of messages arrive, then draw them together
-                except InboxTimeout:
-                    pass
                 if stop.is_set():
                     break
                 widget = self._widget
@@ -285,7 +289,8 @@ class InboxView:
                     self._halt("server stopped: no longer updated")
                     self.refresh()
                     break
-                self.refresh()
+                if changed:
+                    self.refresh()
         except Exception as exc:  # show the reason rather than dying silently in a thread
             self._halt(f"stopped by an error: {type(exc).__name__}: {exc}")
         finally:
@@ -296,13 +301,14 @@ class InboxView:
     def _halt(self, why: str) -> None:
         """Stop the updater and say why in the status line; wait for its thread unless called from it."""
         self._stop.set()
+        self.inbox._wake()  # the updater returns from wait_for_change() at once and sees the stop
         with self._lock:
             self._state = why
             if self._widget is not None:
                 self._update_status()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=self.interval + 5)  # it wakes within `interval` seconds
+            thread.join(timeout=self.interval + 5)  # woken above, it ends at once
 
     def close(self) -> None:
         """Stop the live updater and close the widgets (freeing them in the kernel); the data stays readable."""
@@ -341,7 +347,7 @@ class InboxView:
         toolbar = widgets.HBox([status, clear], layout=widgets.Layout(align_items="center"))
         table = widgets.GridBox(
             layout=widgets.Layout(
-                grid_template_columns="auto 7em minmax(8em, 1fr) minmax(8em, 1fr) minmax(10em, 2fr) auto",
+                grid_template_columns="auto auto minmax(7em, 1fr) minmax(7em, 1fr) minmax(12em, 3fr) auto",
                 grid_gap="2px 10px",
                 align_items="center",
                 max_height="22em",
@@ -388,14 +394,14 @@ class InboxView:
         opener.on_click(lambda _button, number=number: self.select(number))
         values = _row_values(captured)
         cells = [opener]
-        for key, text in (
-            ("time", f"{captured.received_at.astimezone(datetime.timezone.utc):%H:%M:%S}"),
-            ("from", values["from"]),
-            ("to", values["to"]),
-            ("subject", values["subject"]),
-            ("size", f"{values['size']:,} bytes"),
+        for text, tooltip in (
+            (f"{captured.received_at.astimezone(datetime.timezone.utc):%H:%M:%S}", values["received"]),
+            (_display_names(values["from"], "From"), values["from"]),  # names shown, the addresses on hover
+            (_display_names(values["to"], "To"), values["to"]),
+            (values["subject"], values["subject"]),
+            (f"{values['size']:,} bytes", f"{values['size']:,} bytes as received"),
         ):
-            cell = widgets.Label(text, tooltip=values["received"] if key == "time" else text)
+            cell = widgets.Label(text, tooltip=tooltip)
             cell.add_class("mimekit-inbox-cell")
             cells.append(cell)
         return cells
@@ -437,20 +443,22 @@ class InboxView:
             else:
                 opener.remove_class("mimekit-inbox-row-selected")
         message = self._w["message"]
-        if self._selected is None:
+        if self._selected is None:  # hidden and emptied: no stale message kept in the page or a saved notebook
             message.layout.display = "none"
+            for pane in ("envelope", "raw", "files"):
+                self._w[pane].value = ""
             self._w["parts"].children = ()
             return
         captured = self._selected
         explorer = self._explorer_for(captured)
-        self._w["envelope"].value = _envelope_html(number, captured)
+        self._w["envelope"].value = _in_pane(_envelope_html(number, captured))
         raw = captured.raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
-        self._w["raw"].value = (
+        self._w["raw"].value = _in_pane(
             "<p>The exact bytes received after DATA, dot-stuffing undone (line ends shown as LF; "
             "on the wire each is CRLF):</p>" + _pre(raw)
         )
         links = [explorer.download_html(node.index) for node in explorer.files]
-        self._w["files"].value = (
+        self._w["files"].value = _in_pane(
             "".join(links) if links else "<p>No attachments, and no inline part with a file name.</p>"
         )
         self._w["parts"].children = (explorer.widget,)
@@ -561,6 +569,20 @@ def _row_values(captured: CapturedMessage) -> dict[str, Any]:
     return {"received": received, "from": sender, "to": to, "subject": captured.subject, "size": captured.size}
 
 
+def _display_names(value: str, field: str) -> str:
+    """The display names of the mailboxes in header *field*'s *value* (decoded), or the address of one without.
+
+    ``"Tienda Ñandú <pedidos@tienda.example.com>"`` gives ``"Tienda Ñandú"``.
+    A value that is not a list of mailboxes (a group, a broken header) is
+    given back as it is (RFC 5322 §3.4).
+    """
+    try:
+        mailboxes = parse_addresses(value, header=field)
+    except MimekitError:
+        return value
+    return ", ".join(name or address for name, address in mailboxes)
+
+
 def _envelope_html(number: int | None, captured: CapturedMessage) -> str:
     values = _row_values(captured)
     if captured.envelope_known:
@@ -573,6 +595,6 @@ def _envelope_html(number: int | None, captured: CapturedMessage) -> str:
     peer = f" from {_html.escape(captured.peer)}" if captured.peer else ""
     return (
         f"<p><b>Message {number}: {_html.escape(values['subject'] or '(no Subject)')}</b><br>"
-        f"<code>{envelope}</code><br>"
+        f'<code style="{_WRAP}">{envelope}</code><br>'
         f"received {_html.escape(values['received'])}{peer} · {values['size']:,} bytes</p>"
     )

@@ -22,7 +22,7 @@ from mimekit import (
     render_tree,
     set_header,
 )
-from mimekit.explorer import MessageExplorer, explore, hex_head
+from mimekit.explorer import CRLF_SIZE_NOTE, MessageExplorer, explore, hex_head
 from mimekit.shop import build_order_confirmation
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" + bytes(range(256))
@@ -90,13 +90,22 @@ def test_tree_nodes_are_the_message_parts_in_walk_order(invoice_mail):
 def test_widget_has_one_button_per_part_numbered_in_walk_order(invoice_mail):
     explorer = explore(invoice_mail)
     buttons = with_class(explorer.widget, "mimekit-part")
-    assert [b.description for b in buttons] == [node.label for node in explorer.parts]
+    assert [b.description for b in buttons] == [
+        "#0 multipart/mixed",
+        "#1 multipart/alternative",
+        "#2 text/plain",
+        "#3 multipart/related",
+        "#4 text/html",
+        '#5 image/png · "logo.png"',
+        '#6 application/pdf · "factura-Núñez.pdf"',
+    ]  # short enough for the tree; the size is in the summary pane and the tooltip
     for index, button in enumerate(buttons):
         assert f"mimekit-part-{index}" in button._dom_classes
+        assert button.tooltip == explorer.parts[index].summary
     assert one(explorer.widget, "mimekit-explorer") is explorer.widget
     assert html.unescape(one(explorer.widget, "mimekit-explorer-title").value) == (
-        "<b>Tu pedido 1001 está confirmado — Tienda Ñandú <pedidos@tienda.example.com> → "
-        "José Núñez <jose.nunez@example.com></b>"
+        '<div style="line-height:1.45"><b>Tu pedido 1001 está confirmado — '
+        "Tienda Ñandú <pedidos@tienda.example.com> → José Núñez <jose.nunez@example.com></b></div>"
     )
 
 
@@ -126,11 +135,29 @@ def test_clicking_a_part_shows_its_headers_explanation_and_decoded_text(confirma
     assert "mimekit-part-selected" not in one(widget, "mimekit-part-0")._dom_classes
     headers = html.unescape(one(widget, "mimekit-part-headers").value)
     assert "<th" in headers and "Content-Transfer-Encoding" in headers and "quoted-printable" in headers
-    assert html.unescape(one(widget, "mimekit-part-explanation").value).endswith(f"{explain('text/plain')}</p>")
+    assert html.unescape(one(widget, "mimekit-part-explanation").value).endswith(f"{explain('text/plain')}</p></div>")
     content = html.unescape(one(widget, "mimekit-part-content").value)
     text = confirmation.get_payload()[0].get_payload(decode=True).decode("utf-8")
     assert "José" in text and text.strip().splitlines()[0] in content
     assert "Jos=C3=A9" not in content  # decoded, not the wire form
+
+
+def test_summary_pane_gives_the_size_the_button_leaves_out(invoice_mail):
+    explorer = displayed(explore(invoice_mail))
+    pdf = explorer.select(part_index(explorer, "application/pdf"))
+    summary = html.unescape(one(explorer.widget, "mimekit-part-summary").value)
+    assert f"{len(PDF):,} bytes" in summary and f"{len(PDF):,} bytes" not in pdf.button_text
+    assert pdf.label == f'#6 application/pdf · "factura-Núñez.pdf" · {len(PDF):,} bytes'
+
+
+def test_tree_is_as_wide_as_its_labels_and_long_header_values_wrap(confirmation):
+    explorer = explore(confirmation)
+    tree = one(explorer.widget, "mimekit-tree")
+    assert tree.layout.min_width == "280px" and tree.layout.flex == "0 0 auto"
+    assert all(b.layout.width == "auto" for b in with_class(explorer.widget, "mimekit-part"))
+    cells = [attrs for tag, attrs in html_elements(explorer.headers_html(0)) if tag == "td"]
+    assert len(cells) == len(explorer.parts[0].headers)
+    assert all("overflow-wrap:anywhere" in attrs["style"] for attrs in cells)  # a Message-ID breaks, not overflows
 
 
 def test_selecting_another_part_replaces_every_pane(confirmation):
@@ -198,6 +225,23 @@ def test_source_of_a_captured_message_is_its_exact_bytes(smtp_server, confirmati
     assert explorer.raw == captured.raw
     assert explorer.source_text(0) == captured.raw.decode("utf-8").replace("\r\n", "\n")
     assert [n.content_type for n in explorer.parts] == [n.content_type for n in explore(confirmation).parts]
+
+
+def test_sizes_of_a_captured_text_part_count_crlf_and_the_summary_says_so(smtp_server, confirmation):
+    built = explore(confirmation)
+    with SMTPSession(smtp_server.host, smtp_server.port) as session:
+        session.send(confirmation)
+    captured = explore(smtp_server.inbox.wait_for(1)[0])
+    plain = part_index(built, "text/plain")
+    text = built.parts[plain].decoded()
+    assert b"\r\n" not in text
+    assert captured.parts[plain].size == built.parts[plain].size + text.count(b"\n")  # one CR per line
+    for index in (0, plain, part_index(built, "text/html")):  # the text parts, and the list of #0's children
+        assert CRLF_SIZE_NOTE in html.unescape(captured.summary_html(index))
+        assert "mimekit-part-size-note" not in built.summary_html(index)
+    logo = part_index(built, "image/png")
+    assert captured.parts[logo].size == built.parts[logo].size  # base64 bytes: no line ends to count
+    assert "mimekit-part-size-note" not in captured.summary_html(logo)
 
 
 def test_forwarded_message_shows_the_inner_headers_and_its_parts_as_children(confirmation):

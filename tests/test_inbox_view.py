@@ -82,12 +82,30 @@ def test_a_message_sent_to_the_server_appears_in_the_table_without_a_refresh(smt
     captured = smtp_server.inbox[0]
     assert cell_texts(view) == [
         f"{captured.received_at:%H:%M:%S}",
-        "Tienda Ñandú <pedidos@tienda.example.com>",
-        "José Núñez <jose.nunez@example.com>",
+        "Tienda Ñandú",
+        "José Núñez",
         "Tu pedido 1001 está confirmado",
         f"{captured.size:,} bytes",
     ]
+    tooltips = [cell.tooltip for cell in with_class(view.widget, "mimekit-inbox-cell")]
+    assert tooltips[1:3] == ["Tienda Ñandú <pedidos@tienda.example.com>", "José Núñez <jose.nunez@example.com>"]
     assert "1 message · smtp://127.0.0.1:" in one(view.widget, "mimekit-inbox-status").value
+
+
+def test_from_and_to_cells_show_names_or_the_bare_address_and_keep_what_is_not_a_mailbox(smtp_server, view):
+    named = (
+        b"From: ana@example.org\r\nTo: =?utf-8?q?Zo=C3=AB?= <zoe.anderson@example.org>, mary@example.net\r\n"
+        b"Subject: nombres\r\n\r\nhola\r\n"
+    )
+    group = b"From: ana@example.org\r\nTo: undisclosed-recipients:;\r\nSubject: grupo\r\n\r\nhola\r\n"
+    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=30) as client:
+        for raw in (named, group):
+            client.sendmail("ana@example.org", ["zoe.anderson@example.org", "mary@example.net"], raw)
+    eventually(lambda: "grupo" in cell_texts(view), "both rows")
+    cells = with_class(view.widget, "mimekit-inbox-cell")  # five a row: time, From, To, Subject, size
+    assert [c.value for c in cells[1:3]] == ["ana@example.org", "Zoë, mary@example.net"]
+    assert cells[2].tooltip == "Zoë <zoe.anderson@example.org>, mary@example.net"
+    assert cells[7].value == cells[7].tooltip == "undisclosed-recipients:;"  # a group (RFC 5322 §3.4), as written
 
 
 def test_rows_are_appended_in_arrival_order_with_inbox_numbers(smtp_server, view, text_message):
@@ -237,6 +255,17 @@ def test_select_takes_inbox_numbers_and_says_which_exist(smtp_server, view, text
     view.clear()
     assert view.selected is None and view.explorer is None
     assert one(view.widget, "mimekit-inbox-message").layout.display == "none"
+
+
+def test_clearing_the_inbox_empties_the_panes_of_the_message_that_was_open(smtp_server, view, text_message):
+    send(smtp_server, text_message(subject="se borrará"))
+    view.select(0)
+    panes = ("mimekit-inbox-envelope", "mimekit-inbox-raw", "mimekit-inbox-attachments")
+    assert all(one(view.widget, name).value for name in panes)
+    assert with_class(view.widget, "mimekit-explorer")
+    view.clear()
+    assert [one(view.widget, name).value for name in panes] == ["", "", ""]  # nothing stale kept in the page
+    assert with_class(view.widget, "mimekit-explorer") == []
 
 
 def test_the_table_shows_the_newest_max_rows(smtp_server, text_message):
