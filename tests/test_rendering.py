@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from email.message import Message
+from functools import cache
+from html.parser import HTMLParser
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 
+from message_parts import bodies, html_elements
 from mimekit.shop.rendering import SUPPORTED_LOCALES, inline_css, template_environment, translations
 
 TEMPLATES = files("mimekit.shop").joinpath("templates")
@@ -154,3 +158,157 @@ def test_longdate_is_for_sentences_and_date_for_table_cells(locale, long, medium
     env = template_environment(locale)
     for value in (dt.date(2026, 11, 2), dt.datetime(2026, 11, 2, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))):
         assert env.from_string("{{ d|longdate }} | {{ d|date }}").render(d=value) == f"{long} | {medium}"
+
+
+# --------------------------------------------------------------------------- phone width (375 px and narrower)
+#
+# css-inline writes every rule into style="" and keeps only the @media block in <head>. An inline style
+# beats a <style> rule, so the phone rules must be !important to apply at all; and because some clients
+# ignore <style> altogether, the inline styles alone must already keep table columns apart.
+
+
+@cache
+def shop_emails() -> dict[str, Message]:
+    """Every shop e-mail, built from the sample data, in Spanish and in English."""
+    import mimekit.shop as s
+
+    es, en = s.sample_customers()[0], s.sample_customers()[1]
+    shop = s.sample_shop()
+    return {
+        "order_confirmation-es": s.build_order_confirmation(s.sample_order(es), shop),
+        "order_confirmation-en": s.build_order_confirmation(s.sample_order(en), shop),
+        "shipping_notification-es": s.build_shipping_notification(s.sample_shipment(s.sample_order(es)), shop),
+        "shipping_notification-en": s.build_shipping_notification(s.sample_shipment(s.sample_order(en)), shop),
+        "cart_reminder-es": s.build_cart_reminder(s.sample_cart(es), shop),
+        "cart_reminder-en": s.build_cart_reminder(s.sample_cart(en), shop),
+        "newsletter-es": s.build_newsletter(s.sample_campaign(), es, shop),
+        "newsletter-en": s.build_newsletter(s.sample_campaign(), en, shop),
+        "account_created-es": s.build_account_created(s.sample_account_created(es), shop),
+        "password_changed-en": s.build_password_changed(s.sample_password_changed(en), shop),
+        "account_details_updated-es": s.build_account_details_updated(s.sample_account_details_updated(es), shop),
+        "account_details_updated-en": s.build_account_details_updated(s.sample_account_details_updated(en), shop),
+    }
+
+
+EMAILS = sorted(shop_emails())
+WITH_TABLES = [name for name in EMAILS if not name.startswith("account_created")]
+AMOUNT = re.compile(r"\d[\d.,]*\xa0€|€\d[\d.,]*")  # es_ES "1.234,56 €" (no-break space), en_US "€1,234.56"
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+def declarations(style: str | None) -> list[tuple[str, str]]:
+    """``style="a: 1; b: 2"`` as ``[("a", "1"), ("b", "2")]``, in order: a later declaration wins, as in a browser."""
+    found = []
+    for declaration in (style or "").split(";"):
+        if ":" in declaration:
+            prop, value = declaration.split(":", 1)
+            found.append((prop.strip().lower(), value.strip()))
+    return found
+
+
+def padding_left_px(style: list[tuple[str, str]]) -> float:
+    """The left padding a browser applies for *style*, from ``padding-left`` or the ``padding`` shorthand."""
+    left = "0"
+    for prop, value in style:
+        if prop == "padding":
+            sides = value.split()
+            left = sides[{1: 0, 2: 1, 3: 1, 4: 3}[len(sides)]]
+        elif prop == "padding-left":
+            left = value
+    return 0.0 if left == "0" else float(left.removesuffix("px"))
+
+
+class Cells(HTMLParser):
+    """Read the inlined HTML as a browser's tokenizer does: table rows with their cells' inline styles,
+    and every text node with the inline styles of the elements around it."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        Style = list[tuple[str, str]]
+        self.open: list[tuple[str, Style]] = []  # the elements around the parser's position, innermost last
+        self.rows: list[list[Style]] = []
+        self.row_stack: list[list[Style]] = []  # rows being read (a table can sit inside a cell)
+        self.texts: list[tuple[str, list[tuple[str, Style]]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        style = declarations(dict(attrs).get("style"))
+        if tag == "tr":
+            self.row_stack.append([])
+        elif tag in ("td", "th") and self.row_stack:
+            self.row_stack[-1].append(style)
+        if tag not in VOID:
+            self.open.append((tag, style))
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self.row_stack:
+            self.rows.append(self.row_stack.pop())
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        if data.strip():
+            self.texts.append((data, list(self.open)))
+
+
+MEDIA_BLOCK = re.compile(r"@media([^{]*)\{((?:[^{}]*\{[^{}]*\})*)\s*\}")  # @media QUERY { SELECTOR { … } … }
+
+
+def media_rules(html: str) -> list[tuple[str, str, str]]:
+    """``(query, selector, declaration)`` for every declaration inside an ``@media`` block of a ``<style>``."""
+    found = []
+    for css in re.findall(r"<style[^>]*>(.*?)</style>", html, re.DOTALL):
+        for query, body in MEDIA_BLOCK.findall(css):
+            for selector, block in re.findall(r"([^{}]+)\{([^{}]*)\}", body):
+                for declaration in block.split(";"):
+                    if declaration.strip():
+                        found.append((query.strip(), selector.strip(), declaration.strip()))
+    return found
+
+
+def test_inline_css_keeps_important_phone_rules_in_head_next_to_the_inlined_style():
+    html = (
+        "<html><head><style>.content { padding: 24px } @media (max-width: 620px) { .content { padding: 16px !important } }"
+        '</style></head><body><div class="content">Hola</div></body></html>'
+    )
+    out = inline_css(html)
+    assert '<div class="content" style="padding: 24px;">' in out
+    assert media_rules(out) == [("(max-width: 620px)", ".content", "padding: 16px !important")]
+    assert out.index("@media") < out.index("</head>")
+
+
+@pytest.mark.parametrize("name", EMAILS)
+def test_phone_rules_survive_inlining_and_are_all_important_so_they_beat_the_inline_styles(name, parse):
+    _, html = bodies(parse(shop_emails()[name]))
+    rules = media_rules(html)
+    assert any(query == "(max-width: 620px)" for query, _, _ in rules), "the phone rules were lost in inlining"
+    not_important = [f"{selector} {{ {declaration} }}" for _, selector, declaration in rules if not declaration.endswith("!important")]
+    assert not not_important, f"an inline style beats these in every client: {not_important}"
+    classes = {c for _, attrs in html_elements(html) for c in (attrs.get("class") or "").split()}
+    tags = {tag for tag, _ in html_elements(html)}
+    for _, selector, _ in rules:  # each rule reaches an element of this e-mail: none is dead weight
+        assert (selector[1:] in classes) if selector.startswith(".") else (selector in tags), selector
+    head = html[: html.index("<body")]
+    left_in_head = [MEDIA_BLOCK.sub("", css).strip() for css in re.findall(r"<style[^>]*>(.*?)</style>", head, re.DOTALL)]
+    assert left_in_head and not any(left_in_head), f"rules not inlined: {left_in_head}"
+
+
+@pytest.mark.parametrize("name", WITH_TABLES)
+def test_table_columns_are_kept_apart_by_inline_padding_even_without_media_queries(name, parse):
+    _, html = bodies(parse(shop_emails()[name]))
+    rows = [row for row in Cells(html).rows if len(row) > 1]
+    assert rows, "expected a table with several columns"
+    for row in rows:
+        for cell in row[1:]:
+            assert padding_left_px(cell) >= 8, f"this cell touches its left neighbour: style={cell}"
+
+
+@pytest.mark.parametrize("name", [n for n in WITH_TABLES if n.split("-")[0] in ("order_confirmation", "cart_reminder", "newsletter")])
+def test_amounts_in_table_cells_never_wrap(name, parse):
+    _, html = bodies(parse(shop_emails()[name]))
+    in_cells = [(text, around) for text, around in Cells(html).texts if AMOUNT.search(text) and any(t in ("td", "th") for t, _ in around)]
+    assert len(in_cells) >= 2, "expected amounts in a table"
+    for text, around in in_cells:
+        cell = max(i for i, (tag, _) in enumerate(around) if tag in ("td", "th"))
+        assert any(("white-space", "nowrap") in style for _, style in around[cell:]), f"{text!r} may break across lines"

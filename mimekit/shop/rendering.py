@@ -19,6 +19,15 @@ unsubscribe link for marketing mail).
   block, which many mail clients drop; :func:`inline_css` moves every rule
   into ``style=""`` attributes with the ``css-inline`` package, keeping only
   ``@media`` rules (for phones) in the head.
+* **Phones.** The layout must read at 320–375 px in two kinds of client.
+  Where ``<style>`` is ignored, only the inline styles count, so tables
+  never rely on a media query: every column after the first has a left
+  padding, amounts never wrap (``white-space: nowrap``), and wide content
+  is stacked (the cart shows "2 × 12,50 €" under the product name, account
+  changes put the field's name on its own row). Where media queries work,
+  the ``@media (max-width: 620px)`` rules in ``base.html`` narrow the
+  margins; an inline style beats any ``<style>`` rule, so each of those
+  declarations is ``!important``, or it would change nothing.
 
 Filters available in every template, already bound to the e-mail's locale:
 
@@ -150,7 +159,10 @@ def inline_css(html: str) -> str:
     """Move the CSS of ``<style>`` blocks into ``style=""`` attributes; keep ``@media`` rules.
 
     Gmail, Outlook and others drop or ignore ``<style>`` in many cases, so
-    styles that must survive go inline. Remote stylesheets are never fetched.
+    styles that must survive go inline. ``@media`` rules cannot be inlined:
+    they stay, as written, in a ``<style>`` block in ``<head>``, where they
+    lose to the inline styles unless their declarations are ``!important``.
+    Remote stylesheets are never fetched.
 
     >>> inline_css('<html><head><style>p { color: red }</style></head><body><p>Hola</p></body></html>')
     '<html><head></head><body><p style="color: red;">Hola</p></body></html>'
