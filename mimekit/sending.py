@@ -340,6 +340,7 @@ class SMTPSession:
         self.smtp: smtplib.SMTP | None = None
         self.connections = 0
         self._connect: Callable[[], smtplib.SMTP] | None = None
+        self._scheme = "smtp"  # as SMTPTarget names it: smtp, smtp+starttls or smtps
 
     @classmethod
     def from_target(cls, target: Any, *, ssl_context: ssl.SSLContext | None = None) -> SMTPSession:
@@ -355,6 +356,7 @@ class SMTPSession:
             raise TypeError(f"from_target() takes an SMTPTarget, not {type(target).__name__}")
         session = cls(target.host, target.port, timeout=target.timeout, local_hostname=target.local_hostname)
         session._connect = lambda: connect(ssl_context=ssl_context)
+        session._scheme = getattr(target, "scheme", "smtp")
         return session
 
     def __enter__(self) -> SMTPSession:
@@ -371,7 +373,7 @@ class SMTPSession:
 
     def __repr__(self) -> str:
         state = "open" if self.smtp is not None else "closed"
-        return f"<SMTPSession smtp://{self.where} {state}>"
+        return f"<SMTPSession {self._scheme}://{self.where} {state}>"
 
     @property
     def where(self) -> str:

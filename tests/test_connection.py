@@ -21,6 +21,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from loopback import free_port
 from mimekit.connection import DEFAULT_PASSWORD_ENV, SMTPTarget
 from mimekit.errors import SMTPDeliveryError
+from mimekit.sending import SMTPSession
 from mimekit.server import EmbeddedServer
 from mimekit.tls import LocalCA
 
@@ -465,3 +466,12 @@ def test_exported_names_are_sorted_and_exist():
 
     assert mimekit.connection.__all__ == sorted(mimekit.connection.__all__)
     assert all(hasattr(mimekit.connection, name) for name in mimekit.connection.__all__)
+
+
+@pytest.mark.parametrize("tls, scheme", [("starttls", "smtp+starttls"), ("implicit", "smtps")])
+def test_a_session_made_from_a_target_names_its_scheme(tls, scheme):
+    with EmbeddedServer(tls=tls) as server:
+        session = SMTPSession.from_target(SMTPTarget.for_server(server), ssl_context=server.ca.client_context())
+        assert repr(session) == f"<SMTPSession {scheme}://127.0.0.1:{server.port} closed>"
+        with session:
+            assert repr(session).endswith(" open>")
