@@ -125,7 +125,12 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
     mode = serve.add_mutually_exclusive_group()
     mode.add_argument("--tls", action="store_true", help="offer STARTTLS (RFC 3207) with a throwaway lesson CA")
     mode.add_argument("--smtps", action="store_true", help="implicit TLS from the first byte (RFC 8314)")
-    serve.add_argument("--auth", metavar="USER:PASS", help="accept AUTH PLAIN/LOGIN for this lesson account (TLS only)")
+    serve.add_argument(
+        "--auth",
+        metavar="USER:PASS",
+        help="accept AUTH PLAIN/LOGIN for this lesson account (TLS only); USER alone reads the password from "
+        "$MIMEKIT_SERVE_PASSWORD, which keeps it out of `ps` and the shell history",
+    )
     serve.add_argument("--max-size", metavar="BYTES", type=int, help="largest message accepted (SIZE, 552 beyond)")
     serve.add_argument("--fault", action="append", metavar="SPEC", help="a scripted fault; repeat for several")
     serve.add_argument(

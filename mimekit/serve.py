@@ -26,10 +26,14 @@ each SMTP session (client and server lines, AUTH secrets masked) when it ends::
 
 Only loopback by default: any other ``--host`` needs ``--allow-remote`` and
 prints a warning, since anyone who can reach the port can then hand it mail.
+``--auth USER:PASSWORD`` puts the password where ``ps`` and the shell history
+see it, which is fine for a throwaway lesson account only; ``--auth USER``
+alone reads it from the environment variable ``MIMEKIT_SERVE_PASSWORD``.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import tempfile
@@ -139,10 +143,31 @@ def serve(
     return 0
 
 
+PASSWORD_ENV = "MIMEKIT_SERVE_PASSWORD"
+"""Where ``--auth USER`` (no ``:PASSWORD``) reads the account's password from."""
+
+
 def _parse_auth(spec: str) -> dict[str, str]:
+    """``USER:PASSWORD``, or ``USER`` alone with the password in ``$MIMEKIT_SERVE_PASSWORD``.
+
+    A password on the command line is seen by every user of the machine
+    (``ps``) and kept in the shell's history: fine for a throwaway lesson
+    account, not for anything else. Raises ``ValueError`` naming both ways.
+    """
     user, sep, password = spec.partition(":")
-    if not sep or not user or not password:
-        raise ValueError("--auth takes USER:PASSWORD, e.g. --auth alumno:contrasena-de-prueba (a lesson account).")
+    if not sep:
+        password = os.environ.get(PASSWORD_ENV, "")
+        if user and not password:
+            raise ValueError(
+                f"--auth {user} takes its password from the environment variable {PASSWORD_ENV}, which is not set. "
+                f"Set it first (e.g. `read -s {PASSWORD_ENV}; export {PASSWORD_ENV}`), "
+                "or give a throwaway lesson account as --auth USER:PASSWORD."
+            )
+    if not user or not password:
+        raise ValueError(
+            "--auth takes USER:PASSWORD, e.g. --auth alumno:contrasena-de-prueba (a lesson account), "
+            f"or USER alone with the password in the environment variable {PASSWORD_ENV}."
+        )
     return {user: password}
 
 

@@ -6,6 +6,8 @@ import base64
 import os
 import smtplib
 
+import pytest
+
 from test_serve import message, start, stop
 
 USER, PASSWORD = "alumno", "contrasena-de-prueba"  # a throwaway lesson account, not a secret
@@ -77,3 +79,17 @@ def test_serve_maildir_keeps_mail_between_two_runs(tmp_path):
     finally:
         code, rest = stop(process)
     assert code == 0 and "stopped after 0 messages" in rest  # reloaded mail is not counted as new
+
+
+def test_auth_user_alone_reads_the_password_from_the_environment(monkeypatch):
+    from mimekit.serve import PASSWORD_ENV, _parse_auth
+
+    assert _parse_auth(f"{USER}:{PASSWORD}") == {USER: PASSWORD}
+    monkeypatch.setenv(PASSWORD_ENV, "desde-el-entorno")
+    assert _parse_auth(USER) == {USER: "desde-el-entorno"}
+    monkeypatch.delenv(PASSWORD_ENV)
+    with pytest.raises(ValueError, match=f"--auth {USER} takes its password from the environment variable {PASSWORD_ENV}"):
+        _parse_auth(USER)
+    for bad in (f":{PASSWORD}", f"{USER}:", ":"):
+        with pytest.raises(ValueError, match="--auth takes USER:PASSWORD"):
+            _parse_auth(bad)
