@@ -24,7 +24,7 @@ from loopback import free_port
 from mimekit import EmbeddedServer, RetryPolicy, as_smtp_bytes, set_header
 from mimekit.checks import check_cids_resolve
 from mimekit.parts import make_text_part
-from mimekit.shop import sample_order, sample_shop
+from mimekit.shop import build_order_confirmation, sample_order, sample_shop
 
 # --------------------------------------------------------------------------- the wire
 
@@ -153,6 +153,12 @@ def shop():
 @pytest.fixture
 def order():
     return sample_order()
+
+
+@pytest.fixture
+def confirmation(order, shop):
+    """The shop's order confirmation with a fixed Date and Message-ID: alternative [plain, related [html, logo png]]."""
+    return build_order_confirmation(order, shop, date=order.placed_at, message_id="<order-1001@tienda.example.com>")
 
 
 # --------------------------------------------------------------------------- servers on loopback

@@ -23,7 +23,6 @@ from mimekit import (
     set_header,
 )
 from mimekit.explorer import CRLF_SIZE_NOTE, MessageExplorer, explore, hex_head
-from mimekit.shop import build_order_confirmation
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" + bytes(range(256))
 
@@ -46,12 +45,6 @@ def one(widget, css_class: str):
     found = with_class(widget, css_class)
     assert len(found) == 1, f"{len(found)} widgets carry {css_class}"
     return found[0]
-
-
-@pytest.fixture
-def confirmation(order, shop):
-    """The shop's order confirmation: alternative [plain, related [html, logo png]]."""
-    return build_order_confirmation(order, shop, date=order.placed_at, message_id="<order-1001@tienda.example.com>")
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from mimekit import (
 )
 from mimekit.explorer import MessageExplorer
 from mimekit.inbox_view import InboxView, inbox_view
-from mimekit.shop import build_order_confirmation
 from test_explorer import PDF, displayed, one, with_class
 
 DEADLINE = 20.0  # seconds a poll loop may wait for the background thread on a busy machine
@@ -46,11 +45,6 @@ def eventually(condition, what: str):
 
 def updaters() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("mimekit-inbox-view-")]
-
-
-@pytest.fixture
-def confirmation(order, shop):
-    return build_order_confirmation(order, shop, date=order.placed_at, message_id="<order-1001@tienda.example.com>")
 
 
 @pytest.fixture
