@@ -33,6 +33,7 @@ alone reads it from the environment variable ``MIMEKIT_SERVE_PASSWORD``.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -78,6 +79,14 @@ def serve(
     try:
         plan = FaultPlan.parse(faults) if faults else None
         users = _parse_auth(auth) if auth else None
+        # Checked here to name the command's flags; the server names its Python arguments.
+        if users and tls is None:
+            raise ValueError(
+                "--auth needs --tls (STARTTLS) or --smtps (implicit TLS): a password must never cross the "
+                "network in clear (RFC 4954 §4)."
+            )
+        if max_size is not None and max_size < 0:
+            raise ValueError(f"--max-size is a number of bytes, 0 for no limit, not {max_size}.")
         if not allow_remote and host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(
                 f"--host {host} is not a loopback address: other machines could send mail to this server. "
@@ -113,7 +122,14 @@ def serve(
         try:
             server.start()
         except MimekitError as exc:
-            print(f"mimekit serve: error: {exc}", file=err)
+            if getattr(exc, "errno", None) == errno.EADDRINUSE:
+                print(
+                    f"mimekit serve: error: port {port} on {host} is already in use (is another `mimekit serve` "
+                    "running?). Stop that one, or choose another --port (--port 0 picks a free one).",
+                    file=err,
+                )
+            else:
+                print(f"mimekit serve: error: {exc}", file=err)
             return 1
         loaded = len(server.inbox)  # reloaded from --maildir: not printed one by one
         ca_folder = _print_ready(out, server, users)

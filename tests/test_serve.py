@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 
@@ -95,7 +96,8 @@ def test_serve_applies_faults_from_the_command_line():
         (["--host", "0.0.0.0"], "--allow-remote"),
         (["--fault", "nonsense"], "Accepted forms"),
         (["--auth", "sin-contrasena"], "USER:PASSWORD"),
-        (["--auth", "alumno:x"], "in clear"),
+        (["--auth", "alumno:x"], "--auth needs --tls (STARTTLS) or --smtps"),
+        (["--max-size", "-5"], "--max-size is a number of bytes"),
     ],
 )
 def test_serve_refuses_bad_options_with_status_2(args, error):
@@ -105,3 +107,17 @@ def test_serve_refuses_bad_options_with_status_2(args, error):
     )
     assert result.returncode == 2
     assert error in result.stderr
+
+
+def test_serve_on_a_busy_port_says_which_flag_to_change():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "mimekit", "serve", "--port", str(port)],
+            capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        )
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port 0 picks a free one" in result.stderr
