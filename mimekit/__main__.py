@@ -36,6 +36,11 @@ from .tree import load_message, render_tree
 __all__ = ["main"]
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 student``, ``2 students``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with *argv* (default ``sys.argv[1:]``); return the exit status."""
     parser = argparse.ArgumentParser(
@@ -247,7 +252,7 @@ def _run_exercises(args: argparse.Namespace) -> int:
         )
         book.write_csv(args.out)
         print(
-            f"graded {len(book.reports)} students on {len(book.notebooks)} notebooks "
+            f"graded {_count(len(book.reports), 'student')} on {_count(len(book.notebooks), 'notebook')} "
             f"({len(book.columns)} checks, {check.format_points(book.max_points)} points at most): {args.out}"
         )
         return 0

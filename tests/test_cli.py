@@ -209,3 +209,9 @@ def test_inspect_of_a_file_with_no_headers_exits_1_with_a_clear_message(tmp_path
     path.write_bytes(content)
     assert main(["inspect", str(path)]) == 1
     assert "no header lines" in capsys.readouterr().err
+
+
+def test_the_grade_summary_counts_in_the_singular_and_the_plural():
+    from mimekit.__main__ import _count
+
+    assert [_count(1, "student"), _count(2, "student"), _count(0, "notebook")] == ["1 student", "2 students", "0 notebooks"]
