@@ -308,7 +308,7 @@ class MailPreview:
         body = "HTML" if self._html_part is not None else "plain text"
         lines.append(
             f"[{body} body in sandboxed frames {self.desktop_width} px (desktop) and {self.phone_width} px (phone); "
-            f"scripts off; {self._remote_status()}]"
+            f"scripts off; {self._remote_status()[0].lower()}{self._remote_status()[1:]}]"
         )
         return "\n".join(lines)
 
