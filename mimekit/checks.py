@@ -88,6 +88,7 @@ from .parts import MAX_LINE_OCTETS
 from .server import CapturedMessage, EmbeddedServer, Inbox
 from .tree import (
     MessageSource,
+    _decoded_text,
     _format_shape,
     _numbered,
     _parse_shape,
@@ -227,15 +228,6 @@ def _read(source: MessageSource) -> tuple[EmailMessage, bytes]:
 
 def _where(number: str) -> str:
     return "the message itself" if not number else f"part {number}"
-
-
-def _text_of(part: Message) -> str:
-    """A leaf's decoded text: transfer encoding undone, bytes read in the part's charset (UTF-8 if unknown)."""
-    data = part.get_payload(decode=True) or b""
-    try:
-        return data.decode(part.get_content_charset() or "utf-8", errors="replace")
-    except LookupError:
-        return data.decode("utf-8", errors="replace")
 
 
 def _header_text(part: Message, name: str) -> list[str]:
@@ -470,7 +462,7 @@ def check_cids_resolve(msg: MessageSource, *, what: str | None = None) -> list[s
     for number, part, parent in _numbered(parsed):
         if part.get_content_type() != "text/html" or part.get_content_disposition() == "attachment":
             continue
-        references = find_cid_references(_text_of(part))
+        references = find_cid_references(_decoded_text(part))
         if not references:
             continue
         urls = ", ".join(_written_url(ref) for ref in references)
@@ -1127,7 +1119,7 @@ def check_no_secret(
             places.append((f"the file name of {_where(number)}", filename, False))
         content = f"the {part.get_content_type()} part ({_where(number)})"
         if part.get_content_maintype() == "text":
-            text = _text_of(part)
+            text = _decoded_text(part)
             places.append((content, text, False))
             if part.get_content_subtype() == "html":
                 places.append((content, html.unescape(text), False))

@@ -67,7 +67,6 @@ from typing import Any
 
 from .preview import (
     _decoded_header,
-    _decoded_text,
     _header_text,
     _read_message,
     _require_widgets,
@@ -75,7 +74,7 @@ from .preview import (
     preview_html,
 )
 from .server import CapturedMessage
-from .tree import _decoded_size, _defects, _describe, _describe_defect, explain, render_tree
+from .tree import _decoded_size, _decoded_text, _defects, _describe, _describe_defect, explain, render_tree
 
 __all__ = ["CRLF_SIZE_NOTE", "CTE_NOTES", "HEX_HEAD_BYTES", "MessageExplorer", "PartNode", "explore", "hex_head"]
 

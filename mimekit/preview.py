@@ -48,7 +48,7 @@ from urllib.parse import unquote
 from .errors import MimeStructureError
 from .multipart import CID_URL
 from .server import CapturedMessage
-from .tree import load_message
+from .tree import _decoded_text, load_message
 
 __all__ = ["HTMLPreview", "MailPreview", "preview_html", "preview_mail"]
 
@@ -420,16 +420,6 @@ def _read_message(source: Any) -> tuple[Message, bytes | None]:
         f"Expected a message (email.message.Message / EmailMessage), a CapturedMessage from a server's inbox, "
         f"its raw bytes or an .eml path, not {type(source).__name__}."
     )
-
-
-def _decoded_text(part: Message) -> str:
-    """A text part's body as str: transfer encoding undone, bytes read in its charset (UTF-8 if unknown)."""
-    data = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return data.decode(charset, errors="replace")
-    except LookupError:  # a charset Python does not know: show what UTF-8 makes of it
-        return data.decode("utf-8", errors="replace")
 
 
 def _header_text(part: Message, name: str) -> str:

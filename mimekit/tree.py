@@ -229,6 +229,16 @@ def _describe(part: Message) -> list[str]:
     return fields
 
 
+def _decoded_text(part: Message) -> str:
+    """A text part's body as str: transfer encoding undone, bytes read in its charset (UTF-8 if unknown)."""
+    data = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return data.decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know: show what UTF-8 makes of it
+        return data.decode("utf-8", errors="replace")
+
+
 def _decoded_size(part: Message) -> int:
     if part.get_content_maintype() == "message":
         payload = part.get_payload()
