@@ -15,7 +15,7 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 help:
 	@echo "make lab        set up, then start JupyterLab on notebooks/ (stop it with Ctrl-C twice)"
 	@echo "make demo       set up, then send every shop e-mail to the embedded server and print them"
-	@echo "make test       set up, then run the unit tests and nbval on every notebook (strict)"
+	@echo "make test       set up, then run the tests, nbval on every notebook (strict), the exercises and the browser tests"
 	@echo "make notebooks  re-execute the notebooks in place to refresh their stored outputs"
 	@echo "make clean      remove .venv and caches"
 

@@ -5,27 +5,28 @@ standard-library objects, an embedded SMTP server that captures every message,
 and the e-mails of a small online shop. Each name below lives in the module
 named for its concept:
 
-============  ==========================================================
-headers       addresses with non-ASCII names, Subject, Date, Message-ID
-parts         text parts (transfer encoding chosen and explained), binary parts
-multipart     alternative, related + Content-ID, mixed + attachments, forward
-tree          parse messages, draw and explain their MIME tree, write its shape in one line
-preview       an e-mail's HTML in sandboxed frames (no scripts; remote images off until asked), desktop and phone
-explorer      click through a message's MIME tree: headers, content and source of each part
-inbox_view    the embedded server's inbox as a live table in JupyterLab
-envelope      MAIL FROM / RCPT TO from headers; the bytes sent (Bcc removed)
-sending       an smtplib session with a result per recipient; errors explained
-retry         when and how long to wait before trying again (4xx, dropped connections)
-bulk          many messages over one connection: reconnect, retry, resume, report
-server        the embedded aiosmtpd server, its inbox, transcripts and Maildir
-faults        scripted, repeatable SMTP faults (550, 451 greylisting, 421, 452, 552, 535 …)
-tls           a throwaway local certificate authority for STARTTLS / SMTPS lessons
-connection    SMTP targets as URLs (smtp://, smtp+starttls://, smtps://), passwords from the environment
-checks        assertions for exercises and tests: what was expected, what was found (the tree), a hint with the RFC
-exercises     nbgrader-format exercises: student copies, checking, batch grading (``mimekit exercises``)
-shop          a small shop and its e-mails, in Spanish and English
-errors        the exception tree
-============  ==========================================================
+=============  ==========================================================
+headers        addresses with non-ASCII names, Subject, Date, Message-ID
+parts          text parts (transfer encoding chosen and explained), binary parts
+multipart      alternative, related + Content-ID, mixed + attachments, forward
+tree           parse messages, draw and explain their MIME tree, write its shape in one line
+preview        an e-mail's HTML in sandboxed frames (no scripts; remote images off until asked), desktop and phone
+explorer       click through a message's MIME tree: headers, content and source of each part
+inbox_view     the embedded server's inbox as a live table in JupyterLab
+envelope       MAIL FROM / RCPT TO from headers; the bytes sent (Bcc removed)
+sending        an smtplib session with a result per recipient; errors explained
+retry          when and how long to wait before trying again (4xx, dropped connections)
+bulk           many messages over one connection: reconnect, retry, resume, report
+server         the embedded aiosmtpd server, its inbox, transcripts and Maildir
+faults         scripted, repeatable SMTP faults (550, 451 greylisting, 421, 452, 552, 535 …)
+tls            a throwaway local certificate authority for STARTTLS / SMTPS lessons
+connection     SMTP targets as URLs (smtp://, smtp+starttls://, smtps://), passwords from the environment
+checks         assertions for exercises and tests: what was expected, what was found (the tree), a hint with the RFC
+pytest_plugin  pytest fixtures (mail_server, mail_inbox, mail_session): a private embedded server per test
+exercises      nbgrader-format exercises: student copies, checking, batch grading (``mimekit exercises``)
+shop           a small shop and its e-mails, in Spanish and English
+errors         the exception tree
+=============  ==========================================================
 """
 
 from .connection import SMTPTarget

@@ -13,7 +13,10 @@ catches ``ValueError`` or ``OSError`` keeps working (the pattern of
     ├── CardNumberError (ValueError)         a full card number where only the last 4 belong
     ├── SMTPDeliveryError                    the SMTP server accepted nobody, or hung up
     ├── ServerStartError (OSError)           the embedded server could not start
-    └── InboxTimeout (TimeoutError)          fewer messages arrived than awaited
+    ├── InboxTimeout (TimeoutError)          fewer messages arrived than awaited
+    ├── CheckFailed (AssertionError)         a check of mimekit.checks failed (defined there)
+    └── ExerciseFormatError (ValueError)     an exercise notebook breaks nbgrader's format
+                                             (defined in mimekit.exercises.cells)
 
 Messages say what was wrong, why, and what to do, naming the RFC where it helps.
 """

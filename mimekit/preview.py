@@ -1,4 +1,4 @@
-"""Show an e-mail's HTML safely in a notebook: a sandboxed frame, no scripts, no remote loads.
+"""Show an e-mail's HTML safely in a notebook: a sandboxed frame, no scripts, remote images off until asked.
 
 E-mail HTML is untrusted: it may carry scripts, forms, tracking pixels. Mail
 clients never run its scripts and block remote images until the reader allows
